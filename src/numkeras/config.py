@@ -1,0 +1,71 @@
+"""Global settings: float type, fuzz factor, and the seeded source of randomness.
+
+Every random draw in numkeras (weight initialisation, dropout masks, shuffling) comes from a
+``numpy.random.Generator`` handed out by :func:`make_rng`. Those generators are spawned from one
+``SeedSequence``, so :func:`set_random_seed` makes a whole run repeat bit for bit:
+
+>>> import numkeras
+>>> numkeras.config.set_random_seed(1)
+>>> a = numkeras.config.make_rng().random()
+>>> numkeras.config.set_random_seed(1)
+>>> a == numkeras.config.make_rng().random()
+True
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_FLOATX = "float32"
+_EPSILON = 1e-7
+_IMAGE_DATA_FORMAT = "channels_last"
+_seed_sequence = np.random.SeedSequence()
+
+
+def floatx() -> str:
+    """The default float type as a string (``"float32"``)."""
+    return _FLOATX
+
+
+def set_floatx(value: str) -> None:
+    """Set the default float type: ``"float16"``, ``"float32"`` or ``"float64"``."""
+    global _FLOATX
+    if value not in ("float16", "float32", "float64"):
+        raise ValueError(
+            f"Unknown floatx {value!r}. Expected one of 'float16', 'float32', 'float64'."
+        )
+    _FLOATX = value
+
+
+def epsilon() -> float:
+    """The fuzz factor used to keep logs and divisions finite (Keras: 1e-7)."""
+    return _EPSILON
+
+
+def set_epsilon(value: float) -> None:
+    """Set the fuzz factor returned by :func:`epsilon`."""
+    global _EPSILON
+    _EPSILON = float(value)
+
+
+def image_data_format() -> str:
+    """Always ``"channels_last"``: images are ``(batch, height, width, channels)``."""
+    return _IMAGE_DATA_FORMAT
+
+
+def set_random_seed(seed: int) -> None:
+    """Make every later random draw of numkeras repeat exactly.
+
+    Generators already handed out keep their state; create models after seeding.
+    """
+    global _seed_sequence
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"set_random_seed expects a non-negative integer seed, got {seed!r}.")
+    _seed_sequence = np.random.SeedSequence(int(seed))
+
+
+def make_rng(seed: int | None = None) -> np.random.Generator:
+    """A new generator: from ``seed`` if given, else the next child of the global seed."""
+    if seed is not None:
+        return np.random.default_rng(seed)
+    return np.random.default_rng(_seed_sequence.spawn(1)[0])

@@ -1,0 +1,331 @@
+"""The Layer base class: config in ``__init__``, weights in ``build``, math in ``call``.
+
+A custom layer needs only ``call`` (and ``build`` if it has weights); gradients come from the
+primitive ops it uses:
+
+>>> import numpy as np
+>>> from numkeras.backprop import ops
+>>> class Scale(Layer):
+...     def build(self, input_shape):
+...         self.scale = self.add_weight(name="scale", shape=(input_shape[-1],),
+...                                      initializer="ones")
+...     def call(self, x):
+...         return x * self.scale
+>>> layer = Scale()
+>>> layer(np.ones((2, 3))).shape, layer.count_params()
+((2, 3), 3)
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from numkeras import config as _config
+from numkeras import constraints as _constraints
+from numkeras import initializers as _initializers
+from numkeras import regularizers as _regularizers
+from numkeras.backprop import Tensor, Variable, no_grad
+from numkeras.utils import naming
+
+_BASE_KWARGS = ("input_shape", "input_dim", "batch_input_shape", "batch_size", "autocast",
+                "activity_regularizer", "weights")
+
+
+def dtype_name(dtype) -> str:
+    """The dtype's name from a string, a NumPy dtype or a Keras ``DTypePolicy`` config dict."""
+    if dtype is None:
+        return _config.floatx()
+    if isinstance(dtype, dict):  # {"class_name": "DTypePolicy", "config": {"name": "float32"}}
+        return dtype.get("config", {}).get("name", _config.floatx())
+    name = np.dtype(dtype).name
+    return name
+
+
+def standardize_shape(shape) -> tuple:
+    """A shape as a tuple of ints and Nones (``None`` for an unknown dimension)."""
+    if shape is None:
+        return None
+    if isinstance(shape, (int, np.integer)):
+        return (int(shape),)
+    return tuple(None if d is None else int(d) for d in shape)
+
+
+class InputSpec:
+    """What a layer accepts: a rank (``ndim`` / ``min_ndim``) and fixed sizes of some axes."""
+
+    def __init__(self, ndim=None, min_ndim=None, axes=None):
+        self.ndim, self.min_ndim, self.axes = ndim, min_ndim, dict(axes or {})
+
+    def check(self, layer_name: str, shape: tuple) -> None:
+        """Raise a ValueError naming the layer, the expected and the received shape."""
+        rank = len(shape)
+        if self.ndim is not None and rank != self.ndim:
+            raise ValueError(
+                f"Input 0 of layer '{layer_name}' is incompatible with the layer: expected "
+                f"ndim={self.ndim}, found ndim={rank}. Full shape received: {shape}."
+            )
+        if self.min_ndim is not None and rank < self.min_ndim:
+            raise ValueError(
+                f"Input 0 of layer '{layer_name}' is incompatible with the layer: expected "
+                f"min_ndim={self.min_ndim}, found ndim={rank}. Full shape received: {shape}."
+            )
+        for axis, size in self.axes.items():
+            if -rank <= axis < rank and shape[axis] is not None and shape[axis] != size:
+                raise ValueError(
+                    f"Input 0 of layer '{layer_name}' is incompatible with the layer: expected "
+                    f"axis {axis} of input shape to have value {size}, but received input with "
+                    f"shape {shape}. The layer was built for inputs whose axis {axis} is {size}; "
+                    f"reshape the data or use a new layer."
+                )
+
+
+class Layer:
+    """Base class of all layers.
+
+    Args:
+        name: unique name; default ``snake_case(ClassName)`` made unique (``dense_1``).
+        trainable: whether the layer's weights are updated by training.
+        dtype: the float type of the weights and computations (default ``floatx()``).
+        input_shape: shape of one sample (no batch axis), for a model's first layer.
+        input_dim: Keras 2 spelling of ``input_shape=(input_dim,)``.
+        activity_regularizer: penalty on the layer's output, added to the loss.
+    """
+
+    def __init__(self, name: str | None = None, trainable: bool = True, dtype=None, **kwargs):
+        unknown = set(kwargs) - set(_BASE_KWARGS)
+        if unknown:
+            raise TypeError(
+                f"Unrecognized keyword arguments passed to {type(self).__name__}: "
+                f"{sorted(unknown)}. Check the spelling against the layer's documentation."
+            )
+        object.__setattr__(self, "_layers", [])
+        self.name = name or naming.unique_name(naming.to_snake_case(type(self).__name__))
+        self.dtype = dtype_name(dtype)
+        self._trainable = bool(trainable)
+        self.built = False
+        self._trainable_weights: list[Variable] = []
+        self._non_trainable_weights: list[Variable] = []
+        self.input_spec = None
+        self.activity_regularizer = _regularizers.get(kwargs.get("activity_regularizer"))
+        self._activity_losses: list = []
+        self._build_input_shape = None
+        self._output_shape = None
+        self._initial_weights = kwargs.get("weights")
+        self._batch_input_shape = _batch_shape_from_kwargs(kwargs)
+        self._call_takes_training = "training" in inspect.signature(self.call).parameters
+
+    # ----- attribute tracking: sublayers assigned as attributes are part of this layer -----
+    def __setattr__(self, key, value):
+        if isinstance(value, Layer) and key != "_layers":
+            self._track(value)
+        elif isinstance(value, (list, tuple)) and not key.startswith("_"):
+            for item in value:
+                if isinstance(item, Layer):
+                    self._track(item)
+        object.__setattr__(self, key, value)
+
+    def _track(self, layer: "Layer") -> None:
+        if not any(layer is known for known in self._layers):
+            self._layers.append(layer)
+
+    # ----- weights -----
+    def add_weight(self, name: str = "variable", shape=(), initializer=None, dtype=None,
+                   trainable: bool = True, regularizer=None, constraint=None) -> Variable:
+        """Create a weight, initialised now; call from ``build``.
+
+        ``initializer`` defaults to ``glorot_uniform`` (Keras 3's default for floats).
+        """
+        initializer = _initializers.get(initializer or "glorot_uniform", "initializer")
+        dtype = dtype or self.dtype
+        value = initializer(tuple(shape), dtype=dtype)
+        variable = Variable(value, name=name, trainable=trainable and self._trainable,
+                            dtype=dtype, regularizer=_regularizers.get(regularizer),
+                            constraint=_constraints.get(constraint))
+        variable.path = f"{self.name}/{name}"
+        (self._trainable_weights if trainable else self._non_trainable_weights).append(variable)
+        return variable
+
+    @property
+    def weights(self) -> list[Variable]:
+        """All weights: own trainable, own non-trainable, then sublayers', without repeats."""
+        seen, out = set(), []
+        for w in self._trainable_weights + self._non_trainable_weights + [
+                w for layer in self._layers for w in layer.weights]:
+            if id(w) not in seen:
+                seen.add(id(w))
+                out.append(w)
+        return out
+
+    @property
+    def trainable_weights(self) -> list[Variable]:
+        return [w for w in self.weights if w.trainable] if self.trainable else []
+
+    @property
+    def non_trainable_weights(self) -> list[Variable]:
+        if not self.trainable:
+            return self.weights
+        return [w for w in self.weights if not w.trainable]
+
+    variables = weights
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        """Freeze (False) or unfreeze the layer, its weights and its sublayers."""
+        self._trainable = bool(value)
+        for w in self._trainable_weights:
+            w.trainable = self._trainable
+        for layer in self._layers:
+            layer.trainable = value
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the weights' values, in ``weights`` order."""
+        return [w.numpy() for w in self.weights]
+
+    def set_weights(self, weights) -> None:
+        """Load values (a list in ``weights`` order) after checking count and shapes."""
+        own = self.weights
+        if len(weights) != len(own):
+            raise ValueError(
+                f"Layer '{self.name}' expects {len(own)} weights, but the provided list has "
+                f"{len(weights)} element(s). Pass one array per weight in `layer.weights` order."
+            )
+        for variable, value in zip(own, weights):
+            value = np.asarray(value)
+            if value.shape != variable.shape:
+                raise ValueError(
+                    f"Layer {self.name} weight shape {variable.shape} is not compatible with "
+                    f"provided weight shape {value.shape}."
+                )
+        for variable, value in zip(own, weights):
+            variable.assign(value)
+
+    def count_params(self) -> int:
+        """Number of scalars in the weights; the layer must be built."""
+        if not self.built:
+            raise ValueError(
+                f"You tried to call `count_params` on layer '{self.name}', but the layer isn't "
+                f"built. You can build it manually via: `layer.build(input_shape)`."
+            )
+        return int(sum(w.size for w in self.weights))
+
+    @property
+    def losses(self) -> list:
+        """Penalties to add to the loss: weight regularizers and activity regularization."""
+        penalties = [w.regularizer(w) for w in self.weights if w.regularizer is not None]
+        penalties += self._activity_losses
+        for layer in self._layers:
+            penalties += layer.losses
+        return penalties
+
+    # ----- lifecycle -----
+    def build(self, input_shape) -> None:
+        """Create the weights for inputs of ``input_shape``; the base version creates none."""
+        self.built = True
+
+    def call(self, inputs):
+        """The layer's computation on Tensors; subclasses implement it."""
+        raise NotImplementedError(f"Layer {type(self).__name__} does not implement `call()`.")
+
+    def build_from_shape(self, input_shape) -> None:
+        """Build once for ``input_shape`` (batch axis included, ``None`` allowed)."""
+        if self.built:
+            return
+        input_shape = standardize_shape(input_shape)
+        self.build(input_shape)
+        self.built = True
+        self._build_input_shape = input_shape
+        if self._initial_weights is not None:
+            self.set_weights(self._initial_weights)
+            self._initial_weights = None
+
+    def __call__(self, inputs, training=None, **kwargs):
+        x = inputs if isinstance(inputs, Tensor) else Tensor(_as_float_array(inputs, self))
+        if not self.built:
+            self.build_from_shape(x.shape)
+        if self.input_spec is not None:
+            self.input_spec.check(self.name, x.shape)
+        out = self.call(x, training=training, **kwargs) if self._call_takes_training \
+            else self.call(x, **kwargs)
+        if self.activity_regularizer is not None:
+            self._activity_losses = [
+                self.activity_regularizer(out) * (1.0 / max(1, out.shape[0]))]
+        return out
+
+    def compute_output_shape(self, input_shape) -> tuple:
+        """Output shape for ``input_shape``; the default runs ``call`` on a zero batch."""
+        input_shape = standardize_shape(input_shape)
+        self.build_from_shape(input_shape)
+        probe = tuple(1 if d is None else d for d in input_shape)
+        with no_grad():
+            out = self.call(Tensor(np.zeros(probe, dtype=self.dtype)))
+        return (input_shape[0],) + tuple(out.shape[1:])
+
+    @property
+    def output_shape(self):
+        """The output shape recorded when a model built this layer (Keras 2's attribute)."""
+        if self._output_shape is None:
+            raise AttributeError(
+                f"The layer '{self.name}' has never been called and thus has no defined output "
+                f"shape. Build the model first."
+            )
+        return self._output_shape
+
+    @property
+    def input_shape(self):
+        if self._build_input_shape is not None:
+            return self._build_input_shape
+        if self._batch_input_shape is not None:
+            return self._batch_input_shape
+        raise AttributeError(f"The layer '{self.name}' has never been built and has no input shape.")
+
+    # ----- config -----
+    def get_config(self) -> dict:
+        """Constructor arguments (Keras 3 keys), enough for ``from_config`` to rebuild it."""
+        return {"name": self.name, "trainable": self.trainable, "dtype": dtype_policy(self.dtype)}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    def get_build_config(self) -> dict | None:
+        if self._build_input_shape is None:
+            return None
+        return {"input_shape": list(self._build_input_shape)}
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def dtype_policy(name: str) -> dict:
+    """Keras 3.4+'s serialized ``DTypePolicy`` for a dtype name."""
+    return {"module": "keras", "class_name": "DTypePolicy", "config": {"name": name},
+            "registered_name": None}
+
+
+def _batch_shape_from_kwargs(kwargs) -> tuple | None:
+    if kwargs.get("batch_input_shape") is not None:
+        return standardize_shape(kwargs["batch_input_shape"])
+    if kwargs.get("input_shape") is not None:
+        return (kwargs.get("batch_size"),) + standardize_shape(kwargs["input_shape"])
+    if kwargs.get("input_dim") is not None:
+        return (kwargs.get("batch_size"), int(kwargs["input_dim"]))
+    return None
+
+
+def _as_float_array(values, layer: Layer) -> np.ndarray:
+    """Inputs as an array of the layer's float type, refusing strings and objects."""
+    array = np.asarray(values)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"Layer '{layer.name}' received an input of dtype {array.dtype} (shape "
+            f"{array.shape}); it needs numbers. Convert the data to a numeric array first."
+        )
+    return array.astype(layer.dtype, copy=False)

@@ -1,0 +1,46 @@
+"""Automatic, unique object names: ``dense``, ``dense_1``, ``dense_2`` ... as Keras gives them."""
+
+from __future__ import annotations
+
+import re
+
+_counters: dict[str, int] = {}
+
+
+def to_snake_case(name: str) -> str:
+    """Keras's snake_case of a class name.
+
+    >>> [to_snake_case(n) for n in ("Dense", "Conv2D", "LeakyReLU", "BatchNormalization")]
+    ['dense', 'conv2d', 'leaky_re_lu', 'batch_normalization']
+    """
+    name = re.sub(r"\W+", "", name)
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    name = re.sub(r"([a-z])([A-Z])", r"\1_\2", name)
+    return name.lower()
+
+
+def unique_name(prefix: str) -> str:
+    """``prefix`` the first time, then ``prefix_1``, ``prefix_2`` ... until :func:`reset`."""
+    count = _counters.get(prefix, 0)
+    _counters[prefix] = count + 1
+    return prefix if count == 0 else f"{prefix}_{count}"
+
+
+def reset() -> None:
+    """Forget every name handed out (``numkeras.utils.clear_session()`` calls this)."""
+    _counters.clear()
+
+
+def uniquify_in_list(names: list[str]) -> list[str]:
+    """Make names unique within one list the way Keras's weight paths do.
+
+    >>> uniquify_in_list(["dense", "flatten", "dense"])
+    ['dense', 'flatten', 'dense_1']
+    """
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        out.append(name if count == 0 else f"{name}_{count}")
+    return out
