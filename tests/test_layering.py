@@ -1,0 +1,70 @@
+"""Import levels: a module never imports from a level above its own (shared/docs/style.md)."""
+
+import ast
+import pathlib
+
+SRC = pathlib.Path(__file__).resolve().parents[1] / "src" / "numkeras"
+
+# Module (relative to src/numkeras, without .py) or package prefix -> level.
+LEVELS = {
+    "config": 0, "utils": 0,
+    "backprop": 1,
+    "initializers": 2, "activations": 2, "losses": 2, "metrics": 2, "optimizers": 2,
+    "regularizers": 2, "constraints": 2,
+    "layers": 3, "callbacks": 3,
+    "models": 4, "datasets": 4, "saving": 4,
+    "compat": 5, "cli": 5, "__main__": 5, "__init__": 5,
+}
+# Utilities that are the public face of higher levels (plots of histories, gradient checks of
+# models) may live in utils/ yet import upward; list them here with the reason.
+EXCEPTIONS: dict[str, str] = {}
+
+
+def level_of(dotted: str) -> int | None:
+    parts = dotted.split(".")
+    for length in range(len(parts), 0, -1):
+        key = "/".join(parts[:length])
+        if key in LEVELS:
+            return LEVELS[key]
+        if parts[length - 1] in LEVELS and length == 1:
+            return LEVELS[parts[0]]
+    return LEVELS.get(parts[0])
+
+
+def imported_modules(path: pathlib.Path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "numkeras":
+                for alias in node.names:
+                    yield alias.name
+            elif node.module.startswith("numkeras."):
+                yield node.module.removeprefix("numkeras.")
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("numkeras."):
+                    yield alias.name.removeprefix("numkeras.")
+
+
+def test_no_module_imports_from_a_higher_level():
+    violations = []
+    for path in SRC.rglob("*.py"):
+        module = path.relative_to(SRC).with_suffix("").as_posix().replace("/", ".")
+        if module.endswith(".__init__"):
+            module = module.removesuffix(".__init__")
+        if module in EXCEPTIONS:
+            continue
+        own = level_of(module)
+        for target in imported_modules(path):
+            target_level = level_of(target)
+            if own is not None and target_level is not None and target_level > own:
+                violations.append(f"{module} (L{own}) imports {target} (L{target_level})")
+    assert not violations, "\n".join(violations)
+
+
+def test_nothing_inside_the_package_imports_the_top_level_package():
+    for path in SRC.rglob("*.py"):
+        if path.name == "__init__.py" and path.parent == SRC:
+            continue
+        source = path.read_text(encoding="utf-8")
+        assert "\nimport numkeras\n" not in source, path
