@@ -1,0 +1,1 @@
+"""Spellings of other frameworks that map onto numkeras (``numkeras.compat.tf``)."""

@@ -1,0 +1,22 @@
+"""The ``tf.keras`` spelling of numkeras, so TensorFlow course code runs with one changed import.
+
+>>> import numkeras.compat.tf as tf          # instead of: import tensorflow as tf
+>>> model = tf.keras.models.Sequential([
+...     tf.keras.layers.Flatten(input_shape=(28, 28)),
+...     tf.keras.layers.Dense(128, activation='relu'),
+...     tf.keras.layers.Dense(10, activation='softmax')])
+>>> model.count_params()
+101770
+"""
+
+import types
+
+import numkeras as keras
+from numkeras.config import set_random_seed
+
+__version__ = "numkeras-" + keras.__version__
+
+random = types.SimpleNamespace(set_seed=set_random_seed)
+"""``tf.random.set_seed(s)``: numkeras's ``set_random_seed``."""
+
+__all__ = ["keras", "random"]

@@ -1,0 +1,124 @@
+"""Array checks, validation splits, batching and one-hot labels (NumPy only).
+
+Training data is never copied whole: batches are gathered and cast to float32 one at a time.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def check_array(array, argument: str, *, allow_none: bool = False) -> np.ndarray | None:
+    """``array`` as a NumPy array of numbers, without NaN or inf; a clear error otherwise.
+
+    >>> check_array([1.0, float("nan")], "x")
+    Traceback (most recent call last):
+    ...
+    ValueError: Argument `x` contains 1 NaN or infinite value(s) (first at index (1,)). Clean or impute the data before training.
+    """
+    if array is None:
+        if allow_none:
+            return None
+        raise ValueError(f"Argument `{argument}` is required but received None.")
+    array = np.asarray(array)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"Argument `{argument}` must hold numbers, but has dtype {array.dtype} (shape "
+            f"{array.shape}). Convert strings or objects to a numeric array first, e.g. "
+            f"`np.asarray({argument}, dtype='float32')`."
+        )
+    if array.ndim == 0:
+        raise ValueError(f"Argument `{argument}` must be an array with a batch axis, "
+                         f"received a scalar {array!r}.")
+    if array.dtype.kind == "f":
+        bad = ~np.isfinite(array)
+        if bad.any():
+            first = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(
+                f"Argument `{argument}` contains {int(bad.sum())} NaN or infinite value(s) "
+                f"(first at index {first}). Clean or impute the data before training."
+            )
+    return array
+
+
+def check_lengths(**arrays) -> int:
+    """The common number of samples of ``arrays`` (None entries skipped)."""
+    lengths = {name: len(a) for name, a in arrays.items() if a is not None}
+    if len(set(lengths.values())) > 1:
+        described = ", ".join(f"{name}: {n}" for name, n in lengths.items())
+        raise ValueError(
+            f"Data cardinality is ambiguous: every array must have the same number of samples "
+            f"(first axis). Received {described}. Make sure x, y and sample_weight line up."
+        )
+    return next(iter(lengths.values()))
+
+
+def split_validation(arrays: tuple, validation_split: float) -> tuple[tuple, tuple]:
+    """Keras's split: the *last* ``validation_split`` fraction, taken before any shuffling."""
+    if not isinstance(validation_split, (int, float)) or not 0 <= validation_split < 1:
+        raise ValueError(
+            f"`validation_split` must be a float in [0, 1), received "
+            f"validation_split={validation_split!r}."
+        )
+    n = len(arrays[0])
+    split_at = int(math.floor(n * (1.0 - validation_split)))
+    if split_at == 0 or split_at == n:
+        raise ValueError(
+            f"Training data contains {n} samples, which is not sufficient to split it into a "
+            f"validation and training set as specified by `validation_split={validation_split}`."
+            f" Either provide more data, or a different value for the `validation_split` "
+            f"argument."
+        )
+    train = tuple(None if a is None else a[:split_at] for a in arrays)
+    val = tuple(None if a is None else a[split_at:] for a in arrays)
+    return train, val
+
+
+def batch_slices(n: int, batch_size: int, order: np.ndarray | None = None):
+    """Index per batch: slices of ``range(n)``, or of ``order`` when shuffling."""
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        yield slice(start, stop) if order is None else order[start:stop]
+
+
+def take(array: np.ndarray | None, index, dtype=None) -> np.ndarray | None:
+    """One batch of ``array`` (a view for slices), cast to ``dtype`` when given."""
+    if array is None:
+        return None
+    batch = array[index]
+    return batch if dtype is None else batch.astype(dtype, copy=False)
+
+
+def to_categorical(y, num_classes: int | None = None, dtype="float32") -> np.ndarray:
+    """One-hot encode integer class labels.
+
+    A trailing axis of size 1 is squeezed first. ``num_classes`` defaults to ``max(y) + 1``.
+    (Keras 3 returns float64; numkeras returns float32 unless ``dtype`` says otherwise.)
+
+    >>> to_categorical([0, 2], num_classes=3)
+    array([[1., 0., 0.],
+           [0., 0., 1.]], dtype=float32)
+    """
+    y = np.asarray(y)
+    if y.ndim > 1 and y.shape[-1] == 1:
+        y = y[..., 0]
+    if y.size and (y.dtype.kind == "f" and not np.all(np.mod(y, 1) == 0)):
+        raise ValueError("to_categorical needs integer class labels; received non-integer values.")
+    y = y.astype(np.int64)
+    if y.size and y.min() < 0:
+        raise ValueError(f"to_categorical needs labels >= 0; received {int(y.min())}.")
+    num_classes = int(y.max()) + 1 if num_classes is None else int(num_classes)
+    if y.size and y.max() >= num_classes:
+        raise ValueError(f"Label {int(y.max())} is out of range for num_classes={num_classes}.")
+    out = np.zeros(y.shape + (num_classes,), dtype=dtype)
+    np.put_along_axis(out, y[..., None], 1, axis=-1)
+    return out
+
+
+def normalize(x, axis: int = -1, order: int = 2) -> np.ndarray:
+    """Scale ``x`` to unit ``order``-norm along ``axis`` (zero vectors stay zero)."""
+    x = np.asarray(x)
+    norm = np.linalg.norm(x, ord=order, axis=axis, keepdims=True)
+    return x / np.where(norm == 0, 1, norm)
