@@ -510,12 +510,15 @@ def sparsemax(x, axis: int = -1) -> _Tensor:
     Tensor([0., 0., 1.], dtype=float32)
     """
     x = _to_float_tensor(x)
-    support = _sparsemax_support(x.data, axis)  # piecewise constant in x: no gradient
+    # sparsemax(z) == sparsemax(z - c): shifting by the (constant) max keeps z - tau a difference
+    # of numbers below 1 in size, so large inputs (all -100) lose no digits.
+    shifted = x - _np.max(x.data, axis=axis, keepdims=True)
+    support = _sparsemax_support(shifted.data, axis)  # piecewise constant in x: no gradient
     count = _np.sum(support, axis=axis, keepdims=True).astype(x.dtype)
-    tau = (_ops.sum(_ops.where(support, x, 0.0), axis=axis, keepdims=True) - 1.0) / count
+    tau = (_ops.sum(_ops.where(support, shifted, 0.0), axis=axis, keepdims=True) - 1.0) / count
     # tau stays in the graph, so the gradient is the true sparsemax Jacobian
     # diag(s) - s s^T / |s| (s = support), not just the mask.
-    return _ops.relu(x - tau)
+    return _ops.relu(shifted - tau)
 
 
 def _sparsemax_support(values: _np.ndarray, axis: int) -> _np.ndarray:
@@ -553,7 +556,7 @@ def get(identifier, argument: str | None = None):
     if isinstance(identifier, str):
         if identifier in _BY_NAME:
             return _BY_NAME[identifier]
-        raise _unknown_name_error("activation", identifier, _BY_NAME, argument)
+        raise _unknown_activation(identifier, _BY_NAME, argument)
     if isinstance(identifier, dict):
         return deserialize(identifier)
     if callable(identifier):
@@ -618,4 +621,13 @@ def deserialize(config, custom_objects=None):
         return custom_objects[name]
     if name in _BY_NAME:
         return _BY_NAME[name]
-    raise _unknown_name_error("activation", name, {**_BY_NAME, **custom_objects})
+    raise _unknown_activation(name, {**_BY_NAME, **custom_objects})
+
+
+def _unknown_activation(name, choices, argument: str | None = None) -> ValueError:
+    """The registry's unknown-name error, plus a hint when only the letter case is wrong."""
+    error = _unknown_name_error("activation", name, choices, argument)
+    same_letters = [choice for choice in choices if choice.lower() == str(name).lower()]
+    if same_letters and "Did you mean" not in str(error):
+        return ValueError(f"{error} Names are case-sensitive: did you mean {same_letters[0]!r}?")
+    return error
