@@ -403,7 +403,7 @@ def soft_shrink(x, threshold: float = 0.5) -> _Tensor:
     return _ops.where(x.data > threshold, x - threshold, below)
 
 
-def threshold(x, threshold: float, default_value: float) -> _Tensor:  # noqa: F811 - Keras's names
+def threshold(x, threshold: float, default_value: float) -> _Tensor:
     """``x`` where ``x > threshold``, else ``default_value``.
 
     >>> threshold([-1.0, 0.5, 2.0], 0.0, -9.0)

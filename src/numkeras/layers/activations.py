@@ -28,12 +28,12 @@ def _number(layer: str, argument: str, value, *, minimum: float | None = None,
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(
-            f"{argument} of a {layer} layer must be a number"
+            f"{argument} of {_article(layer)} {layer} layer must be a number"
             f"{' or None' if allow_none else ''}. Received: {argument}={value!r}"
         )
     if minimum is not None and value < minimum:
         raise ValueError(
-            f"{argument} of a {layer} layer cannot be a negative value. "
+            f"{argument} of {_article(layer)} {layer} layer cannot be a negative value. "
             f"Received: {argument}={value}"
         )
     return float(value)
@@ -41,8 +41,14 @@ def _number(layer: str, argument: str, value, *, minimum: float | None = None,
 
 def _axis(layer: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"axis of a {layer} layer must be an integer. Received: axis={value!r}")
+        raise ValueError(
+            f"axis of {_article(layer)} {layer} layer must be an integer. Received: axis={value!r}"
+        )
     return int(value)
+
+
+def _article(layer: str) -> str:
+    return "an" if layer[0] in "AEIOU" else "a"  # "an ELU layer", "a ReLU layer"
 
 
 class Activation(Layer):
