@@ -301,6 +301,8 @@ def wrap_primitive(forward, name: str, selective: bool = False):
     def op(*args, **options):
         arrays = [a.data if isinstance(a, Tensor) else a for a in args]
         out, vjp = forward(*arrays, **options)
+        if type(out) is not np.ndarray:  # full reductions give NumPy scalars
+            out = np.asarray(out)
         result = Tensor.__new__(Tensor)
         result.data = out
         result.grad = None

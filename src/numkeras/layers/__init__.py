@@ -1,3 +1,45 @@
-"""Layers: the building blocks of models (Keras names and arguments)."""
+"""Layers: the building blocks of models, with Keras's names and arguments."""
 
+from __future__ import annotations
+
+from numkeras.layers.activations import (
+    ELU, Activation, LeakyReLU, Maxout, PReLU, ReLU, Softmax,
+)
+from numkeras.layers.core import Dense, Dropout, Flatten, Input, InputLayer, KerasTensor, Reshape
 from numkeras.layers.layer import InputSpec, Layer
+from numkeras.utils.registry import lookup
+
+_LAYER_CLASSES = {cls.__name__: cls for cls in (
+    Activation, Dense, Dropout, ELU, Flatten, InputLayer, LeakyReLU, Maxout, PReLU, ReLU,
+    Reshape, Softmax,
+)}
+
+
+def serialize(layer: Layer) -> dict:
+    """Keras 3's dict form of a layer: module, class_name, config, build_config."""
+    entry = {"module": "keras.layers", "class_name": type(layer).__name__,
+             "config": layer.get_config(), "registered_name": None}
+    if not isinstance(layer, InputLayer):
+        build_config = layer.get_build_config()
+        if build_config is not None:
+            entry["build_config"] = build_config
+    return entry
+
+
+def deserialize(config: dict, custom_objects=None) -> Layer:
+    """A layer from its dict form (Keras 2 or 3); classes come only from numkeras's own
+    layers or ``custom_objects``."""
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(f"Cannot deserialize a layer from {config!r}: expected a dict with "
+                         f"'class_name' and 'config'.")
+    table = {**_LAYER_CLASSES, **(custom_objects or {})}
+    cls = lookup("layer", table, config["class_name"])
+    layer = cls.from_config(dict(config.get("config") or {}))
+    build_config = config.get("build_config")
+    if build_config and build_config.get("input_shape") is not None:
+        layer.build_from_shape(build_config["input_shape"])
+    return layer
+
+
+__all__ = sorted([*_LAYER_CLASSES, "Input", "InputSpec", "KerasTensor", "Layer", "deserialize",
+                  "serialize"])

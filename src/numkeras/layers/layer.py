@@ -219,7 +219,8 @@ class Layer:
     @property
     def losses(self) -> list:
         """Penalties to add to the loss: weight regularizers and activity regularization."""
-        penalties = [w.regularizer(w) for w in self.weights if w.regularizer is not None]
+        own = self._trainable_weights + self._non_trainable_weights  # sublayers add their own
+        penalties = [w.regularizer(w) for w in own if w.regularizer is not None]
         penalties += self._activity_losses
         for layer in self._layers:
             penalties += layer.losses
@@ -254,6 +255,8 @@ class Layer:
             self.input_spec.check(self.name, x.shape)
         out = self.call(x, training=training, **kwargs) if self._call_takes_training \
             else self.call(x, **kwargs)
+        if self._output_shape is None:
+            self._output_shape = (None,) + tuple(out.shape[1:])
         if self.activity_regularizer is not None:
             self._activity_losses = [
                 self.activity_regularizer(out) * (1.0 / max(1, out.shape[0]))]
@@ -263,10 +266,13 @@ class Layer:
         """Output shape for ``input_shape``; the default runs ``call`` on a zero batch."""
         input_shape = standardize_shape(input_shape)
         self.build_from_shape(input_shape)
+        return (input_shape[0],) + tuple(self._probe_call(input_shape).shape[1:])
+
+    def _probe_call(self, input_shape) -> Tensor:
+        """``call`` on a batch of zeros of ``input_shape`` (unknown sizes taken as 1)."""
         probe = tuple(1 if d is None else d for d in input_shape)
         with no_grad():
-            out = self.call(Tensor(np.zeros(probe, dtype=self.dtype)))
-        return (input_shape[0],) + tuple(out.shape[1:])
+            return self.call(Tensor(np.zeros(probe, dtype=self.dtype)))
 
     @property
     def output_shape(self):

@@ -1,0 +1,451 @@
+"""Callbacks: code that runs at the start and end of training, epochs and batches.
+
+Callbacks are duck-typed against the model (they import no model code): they read
+``self.model`` and the ``logs`` dicts the training loop passes, and may set
+``self.model.stop_training``.
+
+>>> import numkeras as keras
+>>> stop = keras.callbacks.EarlyStopping(monitor="loss", patience=2)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import tempfile
+import warnings
+
+import numpy as np
+
+from numkeras.utils.progbar import Progbar
+
+
+class Callback:
+    """Base class; override any of the ``on_*`` hooks. ``self.model`` and ``self.params``
+    are set by the training loop before ``on_train_begin``."""
+
+    def __init__(self):
+        self.model = None
+        self.params = {}
+
+    def set_model(self, model) -> None:
+        self.model = model
+
+    def set_params(self, params: dict) -> None:
+        self.params = params
+
+    def on_train_begin(self, logs=None): ...
+    def on_train_end(self, logs=None): ...
+    def on_epoch_begin(self, epoch, logs=None): ...
+    def on_epoch_end(self, epoch, logs=None): ...
+    def on_train_batch_begin(self, batch, logs=None): ...
+    def on_train_batch_end(self, batch, logs=None): ...
+    def on_test_begin(self, logs=None): ...
+    def on_test_end(self, logs=None): ...
+    def on_test_batch_begin(self, batch, logs=None): ...
+    def on_test_batch_end(self, batch, logs=None): ...
+    def on_predict_begin(self, logs=None): ...
+    def on_predict_end(self, logs=None): ...
+    def on_predict_batch_begin(self, batch, logs=None): ...
+    def on_predict_batch_end(self, batch, logs=None): ...
+
+
+_HOOKS = [name for name in vars(Callback) if name.startswith("on_")]
+
+
+class CallbackList:
+    """Calls a hook on every callback. Batch hooks that no callback overrides are skipped
+    entirely, so an empty list costs nothing per step."""
+
+    def __init__(self, callbacks=None, model=None, params=None):
+        self.callbacks = list(callbacks or [])
+        for callback in self.callbacks:
+            if not isinstance(callback, Callback):
+                raise TypeError(
+                    f"`callbacks` must hold numkeras.callbacks.Callback instances; received "
+                    f"{callback!r} of type {type(callback).__name__}."
+                )
+            if model is not None:
+                callback.set_model(model)
+            if params is not None:
+                callback.set_params(params)
+        self._active = {
+            hook: [getattr(cb, hook) for cb in self.callbacks if _overrides(cb, hook)]
+            for hook in _HOOKS
+        }
+
+    def wants(self, hook: str) -> bool:
+        return bool(self._active[hook])
+
+    def call(self, hook: str, *args) -> None:
+        for method in self._active[hook]:
+            method(*args)
+
+
+def _overrides(callback: Callback, hook: str) -> bool:
+    # LambdaCallback keeps its functions on the instance; subclasses override on the class.
+    return hook in vars(callback) or getattr(type(callback), hook) is not getattr(Callback, hook)
+
+
+class History(Callback):
+    """Records the epoch logs: ``history.history["loss"]`` is the list of epoch losses."""
+
+    def __init__(self):
+        super().__init__()
+        self.history: dict[str, list] = {}
+        self.epoch: list[int] = []
+
+    def on_train_begin(self, logs=None):
+        self.epoch = []
+        self.history = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(value)
+        if self.model is not None:
+            self.model.history = self
+
+
+class ProgbarLogger(Callback):
+    """Prints ``Epoch i/N`` and the classic progress bar (verbose 1) or one line (verbose 2)."""
+
+    def __init__(self, verbose: int = 1, mode: str = "train", stream=None):
+        super().__init__()
+        self.verbose, self.mode, self.stream = verbose, mode, stream
+        self.progbar = None
+
+    def _new_bar(self):
+        self.progbar = Progbar(self.params.get("steps"), verbose=self.verbose, stream=self.stream)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        epochs = self.params.get("epochs", 1)
+        if epochs > 1 and self.verbose:
+            print(f"Epoch {epoch + 1}/{epochs}", file=self.stream or sys.stdout)
+        self._new_bar()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.progbar.update(batch + 1, list((logs or {}).items()), finalize=False)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.progbar.update(self.progbar_current, list((logs or {}).items()), finalize=True)
+
+    @property
+    def progbar_current(self) -> int:
+        return self.params.get("steps_done") or self.params.get("steps") or 0
+
+    def on_test_begin(self, logs=None):
+        if self.mode == "test":
+            self._new_bar()
+
+    def on_test_batch_end(self, batch, logs=None):
+        if self.mode == "test":
+            self.progbar.update(batch + 1, list((logs or {}).items()), finalize=False)
+
+    def on_test_end(self, logs=None):
+        if self.mode == "test":
+            self.progbar.update(self.progbar_current, list((logs or {}).items()), finalize=True)
+
+    def on_predict_begin(self, logs=None):
+        self._new_bar()
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self.progbar.update(batch + 1, finalize=False)
+
+    def on_predict_end(self, logs=None):
+        self.progbar.update(self.progbar_current, finalize=True)
+
+
+def _monitor_mode(monitor: str, mode: str) -> str:
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"`mode` must be 'auto', 'min' or 'max', received mode={mode!r}.")
+    if mode != "auto":
+        return mode
+    name = monitor.removeprefix("val_")
+    return "max" if ("acc" in name or name.startswith("fmeasure") or name in
+                     ("auc", "precision", "recall")) else "min"
+
+
+class _Monitoring(Callback):
+    """Shared logic of callbacks that watch one logged quantity for improvement."""
+
+    def __init__(self, monitor: str, mode: str, min_delta: float):
+        super().__init__()
+        self.monitor = monitor
+        self.mode = _monitor_mode(monitor, mode)
+        self.min_delta = abs(min_delta) if self.mode == "max" else -abs(min_delta)
+
+    def _is_improvement(self, value: float, reference: float | None) -> bool:
+        if reference is None:
+            return True
+        if self.mode == "max":
+            return value - self.min_delta > reference
+        return value - self.min_delta < reference
+
+    def _current(self, logs) -> float | None:
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            warnings.warn(
+                f"{type(self).__name__}: the metric '{self.monitor}' is not in the logs; "
+                f"available: {', '.join(logs or {}) or 'none'}. Skipping.", stacklevel=3)
+        return value
+
+
+class EarlyStopping(_Monitoring):
+    """Stop when ``monitor`` has not improved for ``patience`` epochs.
+
+    With ``restore_best_weights=True`` the model ends with the weights of its best epoch, also
+    when training runs to the last epoch without stopping early.
+    """
+
+    def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
+                 baseline=None, restore_best_weights=False, start_from_epoch=0):
+        super().__init__(monitor, mode, min_delta)
+        self.patience, self.verbose, self.baseline = patience, verbose, baseline
+        self.restore_best_weights, self.start_from_epoch = restore_best_weights, start_from_epoch
+
+    def on_train_begin(self, logs=None):
+        self.wait, self.stopped_epoch, self.best_epoch = 0, 0, 0
+        self.best, self.best_weights = None, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = self._current(logs)
+        if value is None or epoch < self.start_from_epoch:
+            return
+        if self.restore_best_weights and self.best_weights is None:
+            self.best_weights = self.model.get_weights()
+        self.wait += 1
+        if self._is_improvement(value, self.best):
+            self.best, self.best_epoch = value, epoch
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            if self.baseline is None or self._is_improvement(value, self.baseline):
+                self.wait = 0
+            return
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.stopped_epoch > 0 and self.verbose > 0:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose > 0:
+                print(f"Restoring model weights from the end of the best epoch: "
+                      f"{self.best_epoch + 1}.")
+            self.model.set_weights(self.best_weights)
+
+
+class ModelCheckpoint(_Monitoring):
+    """Save the model (``.keras``) or its weights (``.weights.h5``) during training.
+
+    Args:
+        filepath: may contain format fields from the epoch and logs, e.g.
+            ``"ckpt-{epoch:02d}-{val_loss:.2f}.weights.h5"``.
+        save_best_only: only save when ``monitor`` improved.
+        save_weights_only: weights (``save_weights``) instead of the full model (``save``).
+        save_freq: ``"epoch"`` or a number of batches.
+    """
+
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
+                 save_weights_only=False, mode="auto", save_freq="epoch",
+                 initial_value_threshold=None):
+        super().__init__(monitor, mode, 0)
+        self.filepath = os.fspath(filepath)
+        self.verbose, self.save_best_only = verbose, save_best_only
+        self.save_weights_only = save_weights_only
+        if save_freq != "epoch" and not (isinstance(save_freq, int) and save_freq > 0):
+            raise ValueError(f"Unrecognized save_freq: {save_freq!r}. Expected 'epoch' or a "
+                             f"positive number of batches.")
+        self.save_freq = save_freq
+        self.best = initial_value_threshold
+        suffix = ".weights.h5" if save_weights_only else ".keras"
+        if not self.filepath.endswith(suffix) and not (
+                save_weights_only is False and self.filepath.endswith(".h5")):
+            raise ValueError(f"ModelCheckpoint: with save_weights_only={save_weights_only} the "
+                             f"filepath must end in `{suffix}`. Received: filepath={filepath}")
+        self._batches_seen, self._epoch = 0, 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq != "epoch":
+            self._batches_seen += 1
+            if self._batches_seen % self.save_freq == 0:
+                self._save(self._epoch, batch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq == "epoch":
+            self._save(epoch, None, logs)
+
+    def _save(self, epoch, batch, logs):
+        logs = dict(logs or {})
+        path = self.filepath.format(epoch=epoch + 1, batch=batch, **logs)
+        if self.save_best_only:
+            value = self._current(logs)
+            if value is None or not self._is_improvement(value, self.best):
+                if self.verbose > 0 and value is not None:
+                    print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {self.best}")
+                return
+            if self.verbose > 0:
+                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best} to "
+                      f"{value}, saving model to {path}")
+            self.best = value
+        elif self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: saving model to {path}")
+        directory = os.path.dirname(path)
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        if self.save_weights_only:
+            self.model.save_weights(path)
+        else:
+            self.model.save(path)
+
+
+class LearningRateScheduler(Callback):
+    """Set the learning rate at each epoch start to ``schedule(epoch, lr)``."""
+
+    def __init__(self, schedule, verbose=0):
+        super().__init__()
+        self.schedule, self.verbose = schedule, verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        rate = self.schedule(epoch, float(self.model.optimizer.learning_rate))
+        if not isinstance(rate, (float, int, np.floating, np.integer)) or not math.isfinite(rate):
+            raise ValueError(f"The output of the `schedule` function should be a float. "
+                             f"Got: {rate!r}")
+        self.model.optimizer.learning_rate = float(rate)
+        if self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {rate}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+
+
+class ReduceLROnPlateau(_Monitoring):
+    """Multiply the learning rate by ``factor`` when ``monitor`` stops improving."""
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
+                 min_delta=1e-4, cooldown=0, min_lr=0.0, **kwargs):
+        if "epsilon" in kwargs:  # Keras 2 spelling
+            min_delta = kwargs.pop("epsilon")
+        if kwargs:
+            raise TypeError(f"Unrecognized arguments for ReduceLROnPlateau: {sorted(kwargs)}.")
+        if factor >= 1.0:
+            raise ValueError(f"ReduceLROnPlateau does not support a factor >= 1.0. "
+                             f"Received factor={factor}")
+        super().__init__(monitor, mode, min_delta)
+        self.factor, self.patience, self.verbose = factor, patience, verbose
+        self.cooldown, self.min_lr = cooldown, min_lr
+
+    def on_train_begin(self, logs=None):
+        self.best, self.wait, self.cooldown_counter = None, 0, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+        value = self._current(logs)
+        if value is None:
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._is_improvement(value, self.best):
+            self.best, self.wait = value, 0
+            return
+        if self.cooldown_counter > 0:
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            old = float(self.model.optimizer.learning_rate)
+            if old > self.min_lr:
+                new = max(old * self.factor, self.min_lr)
+                self.model.optimizer.learning_rate = new
+                if self.verbose > 0:
+                    print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new}.")
+                self.cooldown_counter, self.wait = self.cooldown, 0
+
+
+class TerminateOnNaN(Callback):
+    """Stop training as soon as a batch loss is NaN or infinite, and say so."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            print(f"Batch {batch}: Invalid loss, terminating training")
+            self.model.stop_training = True
+
+
+class CSVLogger(Callback):
+    """Write one row per epoch (``epoch`` then every log entry) to a CSV file.
+
+    The file is rewritten atomically after each epoch (temporary file, then rename), so a
+    crash never leaves half a row.
+    """
+
+    def __init__(self, filename, separator=",", append=False):
+        super().__init__()
+        self.filename, self.separator, self.append = os.fspath(filename), separator, append
+        self._lines: list[str] = []
+        self._keys = None
+
+    def on_train_begin(self, logs=None):
+        self._lines, self._keys = [], None
+        if self.append and os.path.exists(self.filename):
+            with open(self.filename, encoding="utf-8") as handle:
+                self._lines = handle.read().splitlines()
+            if self._lines:
+                self._keys = self._lines[0].split(self.separator)[1:]
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self._keys is None:
+            self._keys = list(logs)
+            self._lines.append(self.separator.join(["epoch", *self._keys]))
+        row = [str(epoch)] + [_csv_value(logs.get(key, "NA")) for key in self._keys]
+        self._lines.append(self.separator.join(row))
+        write_text_atomic(self.filename, "\n".join(self._lines) + "\n")
+
+
+def _csv_value(value) -> str:
+    return repr(float(value)) if isinstance(value, (float, np.floating)) else str(value)
+
+
+def write_text_atomic(path: str, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it into place."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+class LambdaCallback(Callback):
+    """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda epoch, logs: ...)``.
+
+    Accepts on_epoch_begin/end(epoch, logs), on_train_batch_begin/end and on_batch_begin/end
+    (batch, logs), on_train_begin/end(logs).
+    """
+
+    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_batch_begin=None,
+                 on_batch_end=None, on_train_begin=None, on_train_end=None, **kwargs):
+        super().__init__()
+        functions = {"on_epoch_begin": on_epoch_begin, "on_epoch_end": on_epoch_end,
+                     "on_train_batch_begin": on_batch_begin, "on_train_batch_end": on_batch_end,
+                     "on_train_begin": on_train_begin, "on_train_end": on_train_end, **kwargs}
+        for hook, function in functions.items():
+            if hook not in _HOOKS:
+                raise TypeError(f"LambdaCallback got an unknown hook {hook!r}; valid: {_HOOKS}.")
+            if function is not None:
+                setattr(self, hook, function)

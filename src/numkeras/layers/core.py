@@ -1,0 +1,289 @@
+"""Core layers: Input, Dense, Flatten, Reshape, Dropout."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from numkeras import activations as _activations
+from numkeras import config as _config
+from numkeras import constraints as _constraints
+from numkeras import initializers as _initializers
+from numkeras import regularizers as _regularizers
+from numkeras.backprop import ops
+from numkeras.layers.layer import InputSpec, Layer, standardize_shape
+from numkeras.utils import naming
+
+
+class KerasTensor:
+    """A symbolic input: a shape and dtype, no values (what ``keras.Input`` returns).
+
+    >>> KerasTensor((None, 28, 28))
+    <KerasTensor shape=(None, 28, 28), dtype=float32, sparse=False, ragged=False, name=keras_tensor>
+    """
+
+    def __init__(self, shape, dtype=None, name=None, layer=None):
+        self.shape = standardize_shape(shape)
+        self.dtype = dtype or _config.floatx()
+        self.name = name or naming.unique_name("keras_tensor")
+        self._layer = layer
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __repr__(self) -> str:
+        return (f"<KerasTensor shape={self.shape}, dtype={self.dtype}, sparse=False, "
+                f"ragged=False, name={self.name}>")
+
+
+class InputLayer(Layer):
+    """The entry point of a model: declares the shape of one batch of inputs.
+
+    Args:
+        shape: shape of one sample, without the batch axis (Keras 2: ``input_shape``).
+        batch_size: optional fixed batch size.
+        batch_shape: the full shape with the batch axis (alternative to ``shape``).
+    """
+
+    def __init__(self, shape=None, batch_size=None, dtype=None, batch_shape=None, name=None,
+                 sparse=False, ragged=False, optional=False, **kwargs):
+        if "input_shape" in kwargs:  # Keras 2 spelling
+            shape = kwargs.pop("input_shape")
+        if "batch_input_shape" in kwargs:
+            batch_shape = kwargs.pop("batch_input_shape")
+        kwargs.pop("trainable", None)
+        if sparse or ragged:
+            raise ValueError("numkeras has no sparse or ragged tensors: pass sparse=False, "
+                             "ragged=False.")
+        super().__init__(name=name or naming.unique_name("input_layer"), dtype=dtype, **kwargs)
+        if batch_shape is None:
+            if shape is None:
+                raise ValueError("InputLayer needs `shape=` (one sample's shape, e.g. (28, 28)) "
+                                 "or `batch_shape=`.")
+            batch_shape = (batch_size,) + standardize_shape(shape)
+        self.batch_shape = standardize_shape(batch_shape)
+        self.optional = optional
+        self.built = True
+        self._build_input_shape = self.batch_shape
+        self._output_shape = self.batch_shape
+        self.output = KerasTensor(self.batch_shape, self.dtype, layer=self)
+
+    def call(self, inputs):
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return self.batch_shape
+
+    def get_config(self):
+        return {"batch_shape": list(self.batch_shape), "dtype": self.dtype, "sparse": False,
+                "ragged": False, "name": self.name, "optional": self.optional}
+
+
+def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, **kwargs):
+    """A symbolic input of ``shape`` (one sample, no batch axis) for the first layer of a model.
+
+    >>> Input(shape=(28, 28)).shape
+    (None, 28, 28)
+    """
+    layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name,
+                       batch_shape=batch_shape, **kwargs)
+    return layer.output
+
+
+def _check_positive_int(layer_name: str, argument: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(
+            f"Received an invalid value for `{argument}`, expected a positive integer. "
+            f"Received: {argument}={value!r} (layer '{layer_name}')."
+        )
+    return int(value)
+
+
+def _fusable_activation(activation) -> str | None:
+    """The name under which ``ops.dense`` can apply ``activation`` itself, if it can.
+
+    Sigmoid (like softmax) stays a node of its own: it records its logits on the output, so
+    binary crossentropy can be computed from them.
+    """
+    name = _activations.serialize(activation)
+    if name in ops.FUSED_DENSE_ACTIVATIONS and name != "sigmoid" and \
+            _activations.get(name) is activation:
+        return name
+    return None
+
+
+class Dense(Layer):
+    """A fully connected layer: ``activation(inputs @ kernel + bias)`` on the last axis.
+
+    Args:
+        units: number of outputs.
+        activation: name or function (default: none, i.e. linear).
+        use_bias: whether to add a bias vector.
+        kernel_initializer, bias_initializer: default ``glorot_uniform`` and ``zeros``.
+        kernel_regularizer, bias_regularizer: penalties added to the loss.
+        kernel_constraint, bias_constraint: projections applied after each update.
+
+    Input shape ``(batch, ..., in)``; output ``(batch, ..., units)``.
+
+    >>> import numpy as np
+    >>> layer = Dense(3, activation="relu")
+    >>> layer(np.ones((2, 4))).shape, [w.shape for w in layer.weights]
+    ((2, 3), [(4, 3), (3,)])
+    """
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 lora_rank=None, quantization_config=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        self.units = _check_positive_int(self.name, "units", units)
+        self.activation = _activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = _initializers.get(kernel_initializer, "kernel_initializer")
+        self.bias_initializer = _initializers.get(bias_initializer, "bias_initializer")
+        self.kernel_regularizer = _regularizers.get(kernel_regularizer, "kernel_regularizer")
+        self.bias_regularizer = _regularizers.get(bias_regularizer, "bias_regularizer")
+        self.kernel_constraint = _constraints.get(kernel_constraint, "kernel_constraint")
+        self.bias_constraint = _constraints.get(bias_constraint, "bias_constraint")
+        if lora_rank or quantization_config:
+            raise ValueError(f"Dense '{self.name}': LoRA and quantization are not supported; "
+                             "pass lora_rank=None, quantization_config=None.")
+        self._fused_activation = _fusable_activation(self.activation)
+        self.input_spec = InputSpec(min_ndim=2)
+
+    def build(self, input_shape):
+        in_features = input_shape[-1]
+        if in_features is None:
+            raise ValueError(f"The last dimension of the inputs to Dense '{self.name}' must be "
+                             f"known; received input_shape={input_shape}.")
+        self.kernel = self.add_weight("kernel", (in_features, self.units), self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (self.units,), self.bias_initializer,
+                                        regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint)
+        self.input_spec = InputSpec(min_ndim=2, axes={-1: in_features})
+
+    def call(self, inputs):
+        if self._fused_activation is not None:
+            return ops.dense(inputs, self.kernel, self.bias, activation=self._fused_activation)
+        # Softmax and the rest: a linear fused node, then the activation (softmax records its
+        # logits on the output, so crossentropy can skip it).
+        return self.activation(ops.dense(inputs, self.kernel, self.bias, activation="linear"))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units,
+                "activation": _activations.serialize(self.activation), "use_bias": self.use_bias,
+                "kernel_initializer": _initializers.serialize(self.kernel_initializer),
+                "bias_initializer": _initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
+                "kernel_constraint": _constraints.serialize(self.kernel_constraint),
+                "bias_constraint": _constraints.serialize(self.bias_constraint),
+                "quantization_config": None}
+
+
+class Flatten(Layer):
+    """Flatten every axis but the batch axis: ``(batch, 28, 28)`` becomes ``(batch, 784)``."""
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = data_format or "channels_last"
+
+    def call(self, inputs):
+        return ops.reshape(inputs, shape=(inputs.shape[0], -1))
+
+    def compute_output_shape(self, input_shape):
+        rest = input_shape[1:]
+        size = None if any(d is None for d in rest) else math.prod(rest)
+        return (input_shape[0], size)
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format}
+
+
+class Reshape(Layer):
+    """Reshape each sample to ``target_shape`` (one entry may be -1)."""
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.target_shape = tuple(int(d) for d in target_shape)
+        if sum(d == -1 for d in self.target_shape) > 1:
+            raise ValueError(f"Reshape '{self.name}': at most one -1 is allowed in "
+                             f"target_shape, received target_shape={self.target_shape}.")
+
+    def call(self, inputs):
+        return ops.reshape(inputs, shape=(inputs.shape[0],) + self._resolve(inputs.shape[1:]))
+
+    def _resolve(self, sample_shape) -> tuple:
+        size = math.prod(sample_shape)
+        known = math.prod(d for d in self.target_shape if d != -1)
+        if -1 in self.target_shape:
+            if known == 0 or size % known:
+                raise self._mismatch(sample_shape)
+            return tuple(size // known if d == -1 else d for d in self.target_shape)
+        if known != size:
+            raise self._mismatch(sample_shape)
+        return self.target_shape
+
+    def _mismatch(self, sample_shape):
+        return ValueError(
+            f"Reshape '{self.name}' cannot reshape samples of shape {tuple(sample_shape)} "
+            f"({math.prod(sample_shape)} values) into target_shape={self.target_shape}. "
+            f"The number of values must match."
+        )
+
+    def compute_output_shape(self, input_shape):
+        if any(d is None for d in input_shape[1:]):
+            return (input_shape[0],) + tuple(None if d == -1 else d for d in self.target_shape)
+        return (input_shape[0],) + self._resolve(input_shape[1:])
+
+    def get_config(self):
+        return {**super().get_config(), "target_shape": list(self.target_shape)}
+
+
+class Dropout(Layer):
+    """Zero a fraction ``rate`` of the inputs during training, scaling the rest by 1/(1-rate).
+
+    At inference (``training`` false, as in ``predict`` and ``evaluate``) it passes inputs
+    through unchanged.
+
+    Args:
+        rate: fraction to drop, in [0, 1).
+        noise_shape: shape of the mask (``None`` entries take the input's size) to drop
+            whole feature maps or time steps.
+        seed: seed of this layer's own generator (default: from ``set_random_seed``).
+    """
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+            raise ValueError(f"Invalid value received for argument `rate` of Dropout "
+                             f"'{self.name}': expected a float in [0, 1), received rate={rate!r}.")
+        self.rate = float(rate)
+        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+        self.seed = seed
+        self._rng = _config.make_rng(seed)
+
+    def call(self, inputs, training=None):
+        if not training or self.rate == 0:
+            return inputs
+        shape = inputs.shape if self.noise_shape is None else tuple(
+            n if d is None else d for d, n in zip(self.noise_shape, inputs.shape))
+        keep = self._rng.random(shape, dtype=np.float32) >= self.rate
+        mask = keep.astype(inputs.dtype) * np.asarray(1.0 / (1.0 - self.rate), inputs.dtype)
+        return ops.multiply(inputs, mask)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed,
+                "noise_shape": None if self.noise_shape is None else list(self.noise_shape)}

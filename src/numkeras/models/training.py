@@ -1,0 +1,389 @@
+"""compile / fit / evaluate / predict, with the training step in one place (``train_step``).
+
+The loops here only batch data and call hooks; the arithmetic of one step is
+``train_step``: forward, loss, backward, optimizer update, metrics. All trainable weights are
+packed into one flat :class:`ParameterBuffer`, so backward writes every gradient into one array
+and the optimizer updates the whole model in a few vectorised passes (and a future all-reduce
+across machines has one buffer to reduce).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from numkeras import callbacks as callbacks_module
+from numkeras import config, losses, metrics as metrics_module, optimizers
+from numkeras.backprop import ParameterBuffer, Tensor, no_grad, ops
+from numkeras.utils import data
+
+_DEFAULT_BATCH_SIZE = 32
+
+
+class Trainer:
+    """Mixin giving a model Keras's training API. Expects ``__call__``, ``weights``,
+    ``trainable_weights``, ``losses``, ``build_from_shape`` and ``output_shape_for``."""
+
+    compiled = False
+    optimizer = None
+    stop_training = False
+
+    # ----- compile -----
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
+                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
+                jit_compile="auto", auto_scale_loss=True, **kwargs):
+        """Choose the optimizer, the loss and the metrics; names resolve as in Keras.
+
+        >>> import numkeras as keras
+        >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+        >>> model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+        """
+        if kwargs:
+            raise TypeError(f"Invalid keyword argument(s) in `compile()`: {sorted(kwargs)}. "
+                            f"Valid: optimizer, loss, loss_weights, metrics, weighted_metrics, "
+                            f"run_eagerly, steps_per_execution, jit_compile.")
+        if loss_weights not in (None, 1, 1.0, [1], [1.0]):
+            raise ValueError("`loss_weights` applies to models with several outputs, which "
+                             "numkeras does not have yet; leave it None.")
+        self.optimizer = optimizers.get(optimizer)
+        self.loss = loss
+        self._loss_function = losses.resolve(loss) if loss is not None else None
+        self._metric_identifiers = _as_list(metrics, "metrics")
+        self._weighted_identifiers = _as_list(weighted_metrics, "weighted_metrics")
+        self._compiled_metrics = None  # resolved on the first data, from its shapes
+        self._loss_tracker = metrics_module.Mean(name="loss")
+        self._buffer = None
+        self._compile_config = {
+            "optimizer": optimizer if isinstance(optimizer, str) else None,
+            "loss": loss if isinstance(loss, str) else None,
+            "loss_weights": loss_weights, "metrics": metrics, "weighted_metrics": weighted_metrics,
+            "run_eagerly": run_eagerly, "steps_per_execution": steps_per_execution,
+            "jit_compile": False,
+        }
+        self.compiled = True
+
+    @property
+    def metrics(self) -> list:
+        """The loss tracker followed by the compiled metrics (once resolved)."""
+        if not self.compiled:
+            return []
+        return [self._loss_tracker] + list(self._compiled_metrics or [])
+
+    @property
+    def metrics_names(self) -> list[str]:
+        return [m.name for m in self.metrics]
+
+    def _assert_compiled(self, method: str) -> None:
+        if not self.compiled:
+            raise RuntimeError(f"You must call `compile()` before using the model "
+                               f"(`{method}()` was called on model '{self.name}').")
+        if self._loss_function is None and method != "predict":
+            raise ValueError(f"No loss to compute in `{method}()`. Provide a `loss` argument "
+                             f"in `compile()`, e.g. loss='sparse_categorical_crossentropy'.")
+
+    def _resolve_metrics(self, y: np.ndarray, output_shape: tuple) -> None:
+        if self._compiled_metrics is not None:
+            return
+        resolved = [metrics_module.get(m, y_true=y, y_pred_shape=output_shape)
+                    for m in self._metric_identifiers]
+        weighted = [metrics_module.get(m, y_true=y, y_pred_shape=output_shape)
+                    for m in self._weighted_identifiers]
+        for metric in weighted:
+            metric.weighted = True
+        self._compiled_metrics = resolved + weighted
+
+    # ----- the training step: the one place where a step's arithmetic happens -----
+    def train_step(self, x: np.ndarray, y: np.ndarray, sample_weight=None) -> dict:
+        """One optimizer step on a batch; returns the running logs of the epoch."""
+        buffer = self._parameter_buffer()
+        buffer.zero_grad()
+        y_pred = self(x, training=True)
+        loss = self.compute_loss(y, y_pred, sample_weight)
+        loss.backward()
+        self.optimizer.apply_buffer(buffer)
+        return self._update_logs(y, y_pred, loss, sample_weight)
+
+    def test_step(self, x: np.ndarray, y: np.ndarray, sample_weight=None) -> dict:
+        with no_grad():
+            y_pred = self(x, training=False)
+            loss = self.compute_loss(y, y_pred, sample_weight)
+        return self._update_logs(y, y_pred, loss, sample_weight)
+
+    def predict_step(self, x: np.ndarray) -> np.ndarray:
+        with no_grad():
+            return self(x, training=False).data
+
+    def compute_loss(self, y, y_pred: Tensor, sample_weight=None) -> Tensor:
+        """The compiled loss on a batch plus every regularization penalty of the model."""
+        total = self._loss_function(y, y_pred, sample_weight=sample_weight)
+        for penalty in self.losses:
+            total = ops.add(total, penalty)
+        return total
+
+    def _update_logs(self, y, y_pred: Tensor, loss: Tensor, sample_weight) -> dict:
+        batch = len(y)
+        self._loss_tracker.update_state(float(loss.data), sample_weight=batch)
+        logs = {"loss": self._loss_tracker.result()}
+        predictions = y_pred.data
+        for metric in self._compiled_metrics:
+            metric.update_state(y, predictions,
+                                sample_weight if getattr(metric, "weighted", False) else None)
+            logs[metric.name] = metric.result()
+        return logs
+
+    def _parameter_buffer(self) -> ParameterBuffer:
+        """The flat buffer of the trainable weights, rebuilt if the set of them changed."""
+        trainable = self.trainable_weights
+        if self._buffer is None or not self._buffer.holds(trainable):
+            if not trainable:
+                raise ValueError(f"Model '{self.name}' has no trainable weights to train. "
+                                 f"Unfreeze a layer (`layer.trainable = True`) first.")
+            self._buffer = ParameterBuffer(trainable)
+        return self._buffer
+
+    def _reset_metrics(self) -> None:
+        for metric in self.metrics:
+            metric.reset_state()
+
+    # ----- data checks -----
+    def _prepare(self, x, y, sample_weight, method: str):
+        x = data.check_array(x, "x")
+        y = data.check_array(y, "y", allow_none=method == "predict")
+        sample_weight = data.check_array(sample_weight, "sample_weight", allow_none=True)
+        data.check_lengths(x=x, y=y, sample_weight=sample_weight)
+        self._build_for(x.shape, method)
+        if y is not None:
+            output_shape = self.output_shape_for(x.shape)
+            check = getattr(self._loss_function, "check_targets", None)
+            if check is not None:
+                check(y, output_shape)
+            self._resolve_metrics(y, output_shape)
+        return x, y, sample_weight
+
+    def _build_for(self, input_shape, method: str) -> None:
+        if not self.built:
+            self.build_from_shape((None,) + tuple(input_shape[1:]))
+        self.check_input_shape(input_shape, method)
+
+    # ----- fit -----
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1):
+        """Train for ``epochs`` passes over ``(x, y)``; returns a ``History``.
+
+        ``validation_split`` holds out the *last* fraction of the data (before shuffling), as
+        Keras does; ``validation_data=(x_val, y_val)`` takes precedence over it.
+        """
+        self._assert_compiled("fit")
+        batch_size = _check_batch_size(batch_size)
+        _check_positive("epochs", epochs, allow_zero=True)
+        if validation_data is None and validation_split:
+            arrays = (np.asarray(x), np.asarray(y), None if sample_weight is None
+                      else np.asarray(sample_weight))
+            (x, y, sample_weight), validation = data.split_validation(arrays, validation_split)
+            validation_data = validation
+        elif validation_split:
+            data.split_validation((np.asarray(x),), validation_split)  # validates the value only
+        x, y, sample_weight = self._prepare(x, y, sample_weight, "fit")
+        validation_data = self._prepare_validation(validation_data)
+        class_weights = _class_weight_table(class_weight, self.output_shape_for(x.shape))
+        n = len(x)
+        steps = -(-n // batch_size) if steps_per_epoch is None else int(steps_per_epoch)
+        verbose = _resolve_verbose(verbose)
+        history = callbacks_module.History()
+        extra = [callbacks_module.ProgbarLogger(verbose)] if verbose else []
+        params = {"verbose": verbose, "epochs": epochs, "steps": steps}
+        callback_list = callbacks_module.CallbackList(
+            list(callbacks or []) + extra + [history], model=self, params=params)
+        self.stop_training = False
+        rng = config.make_rng()
+        dtype = config.floatx()
+        callback_list.call("on_train_begin", None)
+        for epoch in range(initial_epoch, epochs):
+            self._reset_metrics()
+            callback_list.call("on_epoch_begin", epoch, None)
+            order = rng.permutation(n) if shuffle else None
+            logs = {}
+            for step, index in enumerate(data.batch_slices(n, batch_size, order)):
+                if step >= steps:
+                    break
+                if callback_list.wants("on_train_batch_begin"):
+                    callback_list.call("on_train_batch_begin", step, None)
+                y_batch = y[index]
+                weights = _batch_weights(sample_weight, index, class_weights, y_batch)
+                logs = self.train_step(data.take(x, index, dtype), y_batch, weights)
+                params["steps_done"] = step + 1
+                if callback_list.wants("on_train_batch_end"):
+                    callback_list.call("on_train_batch_end", step, logs)
+                if self.stop_training:
+                    break
+            epoch_logs = dict(logs)
+            if validation_data is not None and (epoch + 1) % validation_freq == 0:
+                val_logs = self._evaluate_arrays(*validation_data,
+                                                 validation_batch_size or batch_size)
+                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            callback_list.call("on_epoch_end", epoch, epoch_logs)
+            if self.stop_training:
+                break
+        callback_list.call("on_train_end", None)
+        return history
+
+    def _prepare_validation(self, validation_data):
+        if validation_data is None:
+            return None
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError("`validation_data` must be a tuple (x_val, y_val) or "
+                             "(x_val, y_val, val_sample_weight).")
+        x_val, y_val, *rest = validation_data
+        return self._prepare(x_val, y_val, rest[0] if rest else None, "fit")
+
+    # ----- evaluate -----
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False):
+        """Loss and metrics on ``(x, y)``: a float when there are no metrics, else
+        ``[loss, metric, ...]`` in compile order (``return_dict=True``: a dict)."""
+        self._assert_compiled("evaluate")
+        batch_size = _check_batch_size(batch_size)
+        x, y, sample_weight = self._prepare(x, y, sample_weight, "evaluate")
+        verbose = _resolve_verbose(verbose)
+        n_steps = -(-len(x) // batch_size)
+        extra = [callbacks_module.ProgbarLogger(verbose, mode="test")] if verbose == 1 else []
+        callback_list = callbacks_module.CallbackList(
+            list(callbacks or []) + extra, model=self,
+            params={"verbose": verbose, "epochs": 1, "steps": n_steps})
+        logs = self._evaluate_arrays(x, y, sample_weight, batch_size, callback_list)
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    def _evaluate_arrays(self, x, y, sample_weight, batch_size, callback_list=None):
+        self._reset_metrics()
+        callback_list = callback_list or callbacks_module.CallbackList()
+        callback_list.call("on_test_begin", None)
+        logs = {}
+        dtype = config.floatx()
+        for step, index in enumerate(data.batch_slices(len(x), batch_size)):
+            callback_list.call("on_test_batch_begin", step, None)
+            logs = self.test_step(data.take(x, index, dtype), y[index],
+                                  data.take(sample_weight, index))
+            callback_list.call("on_test_batch_end", step, logs)
+        callback_list.call("on_test_end", logs)
+        return logs
+
+    # ----- predict -----
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """Model outputs for ``x`` as one float32 NumPy array, computed batch by batch."""
+        batch_size = _check_batch_size(batch_size)
+        x = data.check_array(x, "x")
+        self._build_for(x.shape, "predict")
+        verbose = _resolve_verbose(verbose)
+        n_steps = -(-len(x) // batch_size)
+        extra = [callbacks_module.ProgbarLogger(verbose)] if verbose == 1 else []
+        callback_list = callbacks_module.CallbackList(
+            list(callbacks or []) + extra, model=self,
+            params={"verbose": verbose, "epochs": 1, "steps": n_steps})
+        callback_list.call("on_predict_begin", None)
+        output = None
+        dtype = config.floatx()
+        for step, index in enumerate(data.batch_slices(len(x), batch_size)):
+            callback_list.call("on_predict_batch_begin", step, None)
+            batch = self.predict_step(data.take(x, index, dtype))
+            if output is None:  # one allocation for all batches
+                output = np.empty((len(x),) + batch.shape[1:], dtype=batch.dtype)
+            output[index] = batch
+            callback_list.call("on_predict_batch_end", step, None)
+        callback_list.call("on_predict_end", None)
+        return output
+
+    # ----- single batches -----
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
+                       return_dict=False):
+        """One optimizer step on exactly this batch; returns loss (and metrics)."""
+        self._assert_compiled("train_on_batch")
+        x, y, sample_weight = self._prepare(x, y, sample_weight, "fit")
+        self._reset_metrics()
+        class_weights = _class_weight_table(class_weight, self.output_shape_for(x.shape))
+        index = slice(None)
+        weights = _batch_weights(sample_weight, index, class_weights, y)
+        logs = self.train_step(x.astype(config.floatx(), copy=False), y, weights)
+        return _format_logs(logs, return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """Loss (and metrics) on exactly this batch, without training."""
+        self._assert_compiled("test_on_batch")
+        x, y, sample_weight = self._prepare(x, y, sample_weight, "evaluate")
+        self._reset_metrics()
+        logs = self.test_step(x.astype(config.floatx(), copy=False), y, sample_weight)
+        return _format_logs(logs, return_dict)
+
+    def predict_on_batch(self, x) -> np.ndarray:
+        """Model outputs for exactly this batch, as a NumPy array."""
+        x = data.check_array(x, "x")
+        self._build_for(x.shape, "predict")
+        return self.predict_step(x.astype(config.floatx(), copy=False))
+
+
+def _format_logs(logs: dict, return_dict: bool):
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
+
+
+def _as_list(value, argument: str) -> list:
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        raise ValueError(f"`{argument}` as a dict is for models with several outputs; pass a "
+                         f"list such as ['accuracy'].")
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _resolve_verbose(verbose) -> int:
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"`verbose` must be 0, 1, 2 or 'auto', received verbose={verbose!r}.")
+    return int(verbose)
+
+
+def _check_positive(argument: str, value, allow_zero: bool = False) -> int:
+    low = 0 if allow_zero else 1
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"`{argument}` must be an integer >= {low}, received "
+                         f"{argument}={value!r}.")
+    return int(value)
+
+
+def _check_batch_size(batch_size) -> int:
+    if batch_size is None:
+        return _DEFAULT_BATCH_SIZE
+    return _check_positive("batch_size", batch_size)
+
+
+def _class_weight_table(class_weight, output_shape) -> np.ndarray | None:
+    """``{class: weight}`` as an array indexed by class."""
+    if class_weight is None:
+        return None
+    if not isinstance(class_weight, dict):
+        raise ValueError(f"`class_weight` must be a dict {{class_index: weight}}, received "
+                         f"{type(class_weight).__name__}.")
+    classes = max(int(output_shape[-1]), 2)
+    table = np.ones(classes, dtype=config.floatx())
+    for cls, weight in class_weight.items():
+        if not 0 <= int(cls) < classes:
+            raise ValueError(f"`class_weight` has class {cls}, but the model has {classes} "
+                             f"classes (0 to {classes - 1}).")
+        table[int(cls)] = weight
+    return table
+
+
+def _batch_weights(sample_weight, index, class_weights, y_batch):
+    weights = data.take(sample_weight, index, config.floatx())
+    if class_weights is None:
+        return weights
+    labels = y_batch.argmax(axis=-1) if y_batch.ndim > 1 and y_batch.shape[-1] > 1 \
+        else y_batch.reshape(len(y_batch), -1)[:, 0].astype(np.int64)
+    per_class = class_weights[labels]
+    return per_class if weights is None else per_class * weights
