@@ -78,6 +78,32 @@ class Model(Trainer, Layer):
                                print_fn=print_fn, show_trainable=show_trainable,
                                layer_range=layer_range, style=style)
 
+    # ----- saving (implemented in numkeras.saving) -----
+    def save(self, filepath, overwrite: bool = True, **kwargs) -> None:
+        """Save the whole model (architecture, weights, compile config, optimizer state) to a
+        Keras 3 ``.keras`` archive that real Keras opens. Written atomically."""
+        from numkeras import saving
+
+        saving.save_model(self, filepath, overwrite=overwrite, **kwargs)
+
+    def save_weights(self, filepath, overwrite: bool = True) -> None:
+        """Save the weights to a Keras 3 ``.weights.h5`` file. Written atomically."""
+        from numkeras import saving
+
+        saving.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch: bool = False) -> None:
+        """Load weights from a ``.weights.h5`` (Keras 3), legacy ``.h5`` or ``.keras`` file."""
+        from numkeras import saving
+
+        saving.load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
+    def to_json(self, **kwargs) -> str:
+        """The model's architecture as Keras 3 JSON (``models.model_from_json`` reads it)."""
+        from numkeras import saving
+
+        return saving.model_to_json(self, **kwargs)
+
     def summary_rows(self) -> list[tuple[Layer, object]]:
         """(layer, output shape) per row of the summary."""
         return [(layer, layer._output_shape if layer._output_shape is not None else "multiple")

@@ -196,13 +196,16 @@ class Trainer:
         callback_list = callbacks_module.CallbackList(
             list(callbacks or []) + extra + [history], model=self, params=params)
         self.stop_training = False
-        rng = config.make_rng()
+        # Each epoch's order comes from (shuffle_seed, epoch), so a run resumed at epoch k
+        # (BackupAndRestore) shuffles exactly as the uninterrupted run did.
+        shuffle_seed = int(config.make_rng().integers(2**63))
         dtype = config.floatx()
         callback_list.call("on_train_begin", None)
         for epoch in range(initial_epoch, epochs):
             self._reset_metrics()
             callback_list.call("on_epoch_begin", epoch, None)
-            order = rng.permutation(n) if shuffle else None
+            order = np.random.default_rng([shuffle_seed, epoch]).permutation(n) if shuffle \
+                else None
             logs = {}
             for step, index in enumerate(data.batch_slices(n, batch_size, order)):
                 if step >= steps:
