@@ -7,6 +7,7 @@ check fails ``test_every_primitive_has_a_case``.
 import numpy as np
 import pytest
 
+import numkeras.backprop.image_ops  # noqa: F401
 from numkeras.backprop import check_grads, ops
 
 RNG = np.random.default_rng(7)
@@ -114,6 +115,38 @@ CASES = {
     "sparse_softmax_cross_entropy": [
         (lambda x: ops.sparse_softmax_cross_entropy(x, LABELS), [normal(4, 3)]),
         (lambda x: ops.sparse_softmax_cross_entropy(x, LABELS.reshape(2, 2)), [normal(2, 2, 3)])],
+    # image ops: small NHWC batches; several stride/padding/dilation combinations each, with
+    # odd sizes so TensorFlow's asymmetric "same" padding is exercised.
+    "conv2d": [
+        (lambda x, k, b, o=o: ops.PRIMITIVES["conv2d"](x, k, b, **o),
+         [normal(2, 5, 6, 3), normal(3, 2, 3, 4), normal(4)])
+        for o in ({}, {"padding": "same"}, {"strides": (2, 2)},
+                  {"strides": (2, 1), "padding": "same"}, {"dilation_rate": (2, 1)},
+                  {"dilation_rate": 2, "padding": "same"}, {"activation": "tanh"})]
+    + [(lambda x, k, b: ops.PRIMITIVES["conv2d"](x, k, b, padding="same"),
+        [normal(2, 4, 5, 1), normal(3, 3, 1, 2), normal(2)]),  # one channel
+       (lambda x, k: ops.PRIMITIVES["conv2d"](x, k, strides=2, padding="same"),
+        [normal(2, 5, 4, 3), normal(3, 3, 3, 2)]),  # no bias
+       (lambda x, k, b: ops.PRIMITIVES["conv2d"](x, k, b, activation="relu"),
+        [np.abs(normal(2, 4, 4, 2)), np.abs(normal(2, 2, 2, 3)) + 0.1, np.abs(normal(3))])],
+    "max_pool2d": [
+        (lambda x, o=o: ops.PRIMITIVES["max_pool2d"](x, **o), [distinct(2, 5, 6, 3)])
+        for o in ({}, {"padding": "same"}, {"pool_size": 3, "strides": 1},
+                  {"pool_size": (3, 2), "strides": (2, 1), "padding": "same"})],
+    "avg_pool2d": [
+        (lambda x, o=o: ops.PRIMITIVES["avg_pool2d"](x, **o), [normal(2, 5, 6, 3)])
+        for o in ({}, {"padding": "same"}, {"pool_size": 3, "strides": 1},
+                  {"pool_size": (3, 2), "strides": (2, 1), "padding": "same"})],
+    "upsample_bilinear2d": [
+        (lambda x: ops.PRIMITIVES["upsample_bilinear2d"](x, size=(2, 3)),
+         [normal(2, 3, 4, 2)])],
+    "batch_norm": [
+        (lambda x, g, b: ops.PRIMITIVES["batch_norm"](x, g, b), [
+            normal(2, 3, 4, 3), normal(3), normal(3)]),
+        (lambda x: ops.PRIMITIVES["batch_norm"](x, axis=1, epsilon=0.1),
+         [normal(4, 3, 2)]),
+        (lambda x, b: ops.PRIMITIVES["batch_norm"](x, None, b),
+         [normal(5, 2), normal(2)])],
 }
 
 

@@ -1,0 +1,236 @@
+"""Convolution layers (channels-last images) and the argument checks the image layers share."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from numkeras import activations as _activations
+from numkeras import config as _config
+from numkeras import constraints as _constraints
+from numkeras import initializers as _initializers
+from numkeras import regularizers as _regularizers
+from numkeras.backprop import image_ops
+from numkeras.layers.layer import InputSpec, Layer
+
+# ----- argument checks shared by the image layers -----
+
+
+def normalize_tuple(value, n: int, argument: str, layer_name: str,
+                    allow_zero: bool = False) -> tuple[int, ...]:
+    """``value`` (an int, or ``n`` ints) as a tuple of ``n`` ints, each > 0 (or >= 0)."""
+    items = (value,) * n if isinstance(value, (int, np.integer)) else value
+    try:
+        items = tuple(items)
+    except TypeError:
+        items = ()
+    lowest = 0 if allow_zero else 1
+    if len(items) != n or not all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= lowest
+            for v in items):
+        kind = "non-negative" if allow_zero else "positive"
+        raise ValueError(
+            f"The `{argument}` argument of layer '{layer_name}' must be a {kind} int or a "
+            f"tuple of {n} {kind} ints. Received: {argument}={value!r}."
+        )
+    return tuple(int(v) for v in items)
+
+
+def normalize_padding(value, layer_name: str) -> str:
+    """``"valid"`` or ``"same"`` (any case)."""
+    padding = value.lower() if isinstance(value, str) else value
+    if padding not in ("valid", "same"):
+        raise ValueError(
+            f"The `padding` argument of layer '{layer_name}' must be 'valid' or 'same'. "
+            f"Received: padding={value!r}."
+        )
+    return padding
+
+
+def normalize_data_format(value, layer_name: str) -> str:
+    """Always ``"channels_last"``: the one layout numkeras implements."""
+    data_format = _config.image_data_format() if value is None else str(value).lower()
+    if data_format == "channels_first":
+        raise ValueError(
+            f"Layer '{layer_name}' received data_format='channels_first', but numkeras "
+            f"implements only 'channels_last' images (batch, height, width, channels). Pass "
+            f"data_format='channels_last' (or None) and transpose the data, e.g. "
+            f"np.transpose(x, (0, 2, 3, 1))."
+        )
+    if data_format != "channels_last":
+        raise ValueError(
+            f"The `data_format` argument of layer '{layer_name}' must be 'channels_last' or "
+            f"None. Received: data_format={value!r}."
+        )
+    return data_format
+
+
+class ImageInputSpec(InputSpec):
+    """An InputSpec whose rank error on a 3-D batch says how to add the channel axis."""
+
+    def check(self, layer_name: str, shape: tuple) -> None:
+        check_image_rank(layer_name, shape, self.ndim)
+        super().check(layer_name, shape)
+
+
+def check_image_rank(layer_name: str, shape: tuple, ndim: int = 4) -> None:
+    """Raise unless ``shape`` is a batch of images ``(batch, height, width, channels)``."""
+    shape = tuple(shape)
+    if len(shape) == ndim:
+        return
+    hint = ""
+    if len(shape) == 3:
+        _, height, width = shape
+        hint = (f" It looks like a batch of single-channel images without the channel axis: "
+                f"add one with `x[..., None]` (or `np.expand_dims(x, -1)`), or start the model "
+                f"with `Reshape(({height}, {width}, 1))`.")
+    raise ValueError(
+        f"Input 0 of layer '{layer_name}' is incompatible with the layer: expected ndim={ndim} "
+        f"(batch, height, width, channels), found ndim={len(shape)}. Full shape received: "
+        f"{shape}.{hint}"
+    )
+
+
+def check_positive_int(value, argument: str, layer_name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(
+            f"Invalid value for argument `{argument}` of layer '{layer_name}': expected a "
+            f"strictly positive integer. Received: {argument}={value!r}."
+        )
+    return int(value)
+
+
+def spatial_output_shape(layer_name: str, input_shape, window, strides, padding,
+                         dilation=(1, 1), what="kernel") -> tuple:
+    """``(height, width)`` after a sliding window; an error when the window does not fit."""
+    sizes = tuple(image_ops.conv_output_length(n, k, s, padding, d)
+                  for n, k, s, d in zip(input_shape[1:3], window, strides, dilation))
+    if any(size is not None and size < 1 for size in sizes):
+        span = tuple((k - 1) * d + 1 for k, d in zip(window, dilation))
+        raise ValueError(
+            f"Layer '{layer_name}': the {what} (size {tuple(window)}, dilation "
+            f"{tuple(dilation)}, so it spans {span}) is larger than the input's height and "
+            f"width {tuple(input_shape[1:3])} with padding='{padding}' (full input shape "
+            f"{tuple(input_shape)}). Use a smaller {what}, padding='same', or larger inputs."
+        )
+    return sizes
+
+
+# ----- Conv2D -----
+
+
+class Conv2D(Layer):
+    """2-D convolution (a cross-correlation, as in Keras) over channels-last images.
+
+    Args:
+        filters: number of output channels.
+        kernel_size: int or (height, width) of the window.
+        strides: int or pair; ``> 1`` cannot be combined with ``dilation_rate > 1``.
+        padding: ``"valid"`` (none) or ``"same"`` (TensorFlow's: the extra pixel goes
+            bottom/right, so ``strides=1`` keeps the size).
+        data_format: ``"channels_last"`` or None; ``"channels_first"`` is not implemented.
+        dilation_rate: int or pair, spacing between kernel taps.
+        groups: only 1 (grouped convolutions are not implemented).
+        activation: name or function (default: none, i.e. linear). ``"relu"``, ``"tanh"``
+            and linear are fused into the convolution.
+        use_bias: whether to add a bias per filter.
+        kernel_initializer, bias_initializer: default ``glorot_uniform`` and ``zeros``.
+        kernel_regularizer, bias_regularizer, activity_regularizer: penalties.
+        kernel_constraint, bias_constraint: projections applied after each update.
+
+    Input ``(batch, height, width, channels)``; output ``(batch, new_height, new_width,
+    filters)``. Weights: ``kernel`` ``(kh, kw, channels, filters)`` then ``bias``
+    ``(filters,)``, Keras's order and layout.
+
+    >>> import numpy as np
+    >>> layer = Conv2D(8, 3, activation="relu")
+    >>> layer(np.zeros((2, 28, 28, 1))).shape, [w.shape for w in layer.weights]
+    ((2, 26, 26, 8), [(3, 3, 1, 8), (8,)])
+    """
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
+                 dilation_rate=(1, 1), groups=1, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, lora_rank=None, lora_alpha=None,
+                 **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        name = self.name
+        self.filters = check_positive_int(filters, "filters", name)
+        self.kernel_size = normalize_tuple(kernel_size, 2, "kernel_size", name)
+        self.strides = normalize_tuple(strides, 2, "strides", name)
+        self.padding = normalize_padding(padding, name)
+        self.data_format = normalize_data_format(data_format, name)
+        self.dilation_rate = normalize_tuple(dilation_rate, 2, "dilation_rate", name)
+        self.groups = check_positive_int(groups, "groups", name)
+        if self.groups != 1:
+            raise ValueError(
+                f"Conv2D '{name}' received groups={groups!r}; numkeras implements only "
+                f"groups=1. Split the channels and use one Conv2D per group instead."
+            )
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(
+                f"Conv2D '{name}': `strides > 1` is not supported together with "
+                f"`dilation_rate > 1` (as in Keras). Received: strides={self.strides} and "
+                f"dilation_rate={self.dilation_rate}."
+            )
+        if lora_rank:
+            raise ValueError(f"Conv2D '{name}': LoRA is not supported; pass lora_rank=None.")
+        self.activation = _activations.get(activation, "activation")
+        self._activation_name = _activations.serialize(self.activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = _initializers.get(kernel_initializer, "kernel_initializer")
+        self.bias_initializer = _initializers.get(bias_initializer, "bias_initializer")
+        self.kernel_regularizer = _regularizers.get(kernel_regularizer, "kernel_regularizer")
+        self.bias_regularizer = _regularizers.get(bias_regularizer, "bias_regularizer")
+        self.kernel_constraint = _constraints.get(kernel_constraint, "kernel_constraint")
+        self.bias_constraint = _constraints.get(bias_constraint, "bias_constraint")
+        self.input_spec = ImageInputSpec(ndim=4)
+
+    def build(self, input_shape):
+        check_image_rank(self.name, input_shape)
+        channels = input_shape[-1]
+        if channels is None:
+            raise ValueError(f"The channel axis (last) of the inputs to Conv2D '{self.name}' "
+                             f"must be known; received input_shape={tuple(input_shape)}.")
+        self.compute_output_shape(input_shape)  # the kernel must fit the input
+        self.kernel = self.add_weight("kernel", self.kernel_size + (channels, self.filters),
+                                      self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
+                                        regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint)
+        self.input_spec = ImageInputSpec(ndim=4, axes={-1: channels})
+
+    def call(self, inputs):
+        # Size check here too: a model built with unknown height/width meets sizes only now.
+        self.compute_output_shape(inputs.shape)
+        name = self._activation_name
+        fused = name if name in image_ops.FUSED_CONV_ACTIVATIONS else "linear"
+        out = image_ops.conv2d(inputs, self.kernel, self.bias, strides=self.strides,
+                               padding=self.padding, dilation_rate=self.dilation_rate,
+                               activation=fused)
+        return out if fused == name else self.activation(out)
+
+    def compute_output_shape(self, input_shape):
+        check_image_rank(self.name, input_shape)
+        height, width = spatial_output_shape(self.name, input_shape, self.kernel_size,
+                                             self.strides, self.padding, self.dilation_rate)
+        return (input_shape[0], height, width, self.filters)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters,
+                "kernel_size": self.kernel_size, "strides": self.strides,
+                "padding": self.padding, "data_format": self.data_format,
+                "dilation_rate": self.dilation_rate, "groups": self.groups,
+                "activation": _activations.serialize(self.activation),
+                "use_bias": self.use_bias,
+                "kernel_initializer": _initializers.serialize(self.kernel_initializer),
+                "bias_initializer": _initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
+                "activity_regularizer": _regularizers.serialize(self.activity_regularizer),
+                "kernel_constraint": _constraints.serialize(self.kernel_constraint),
+                "bias_constraint": _constraints.serialize(self.bias_constraint)}

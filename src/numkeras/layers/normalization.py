@@ -1,0 +1,148 @@
+"""Batch normalization, with Keras 3's arguments, weights and moving-average rule."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from numkeras import constraints as _constraints
+from numkeras import initializers as _initializers
+from numkeras import regularizers as _regularizers
+from numkeras.backprop import image_ops, ops
+from numkeras.layers.layer import InputSpec, Layer
+
+
+class BatchNormalization(Layer):
+    """Normalize each feature (channel) to zero mean and unit variance, then scale and shift.
+
+    Training (``training=True``, as in ``fit``): normalize with the batch's mean and
+    (biased) variance, and move the averages ``moving = moving * momentum + batch * (1 -
+    momentum)``. Inference (``training`` false, as in ``predict``/``evaluate``, or when the
+    layer is frozen with ``trainable=False``): normalize with the moving averages. Output:
+    ``gamma * (x - mean) / sqrt(var + epsilon) + beta``.
+
+    Args:
+        axis: the feature axis (default -1, the channels of channels-last images).
+        momentum: weight of the old value in the moving averages.
+        epsilon: added to the variance before the square root.
+        center, scale: whether to learn ``beta`` (offset) and ``gamma`` (scale).
+        beta_initializer, gamma_initializer, moving_mean_initializer,
+        moving_variance_initializer: defaults zeros, ones, zeros, ones.
+        beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint: as in Keras.
+        synchronized: only False (one device).
+
+    Weights, in Keras's order: ``gamma``, ``beta`` (trainable), ``moving_mean``,
+    ``moving_variance`` (non-trainable), each of shape ``(features,)``.
+
+    >>> import numpy as np
+    >>> layer = BatchNormalization()
+    >>> y = layer(np.arange(8.0).reshape(4, 2), training=True)
+    >>> [round(float(v), 2) for v in y.data[:, 0]], layer.count_params()
+    ([-1.34, -0.45, 0.45, 1.34], 8)
+    """
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones",
+                 moving_mean_initializer="zeros", moving_variance_initializer="ones",
+                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, synchronized=False, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise TypeError(f"The `axis` argument of BatchNormalization '{self.name}' must be "
+                             f"an int (the feature axis). Received: axis={axis!r}.")
+        self.axis = int(axis)
+        if not 0 <= momentum <= 1:
+            raise ValueError(f"The `momentum` argument of BatchNormalization '{self.name}' "
+                             f"must be in [0, 1]. Received: momentum={momentum!r}.")
+        if not epsilon > 0:
+            raise ValueError(f"The `epsilon` argument of BatchNormalization '{self.name}' "
+                             f"must be > 0. Received: epsilon={epsilon!r}.")
+        if synchronized:
+            raise ValueError(f"BatchNormalization '{self.name}': synchronized=True needs "
+                             f"several devices; numkeras runs on one. Pass synchronized=False.")
+        self.momentum = float(momentum)
+        self.epsilon = float(epsilon)
+        self.center = bool(center)
+        self.scale = bool(scale)
+        self.synchronized = False
+        self.beta_initializer = _initializers.get(beta_initializer, "beta_initializer")
+        self.gamma_initializer = _initializers.get(gamma_initializer, "gamma_initializer")
+        self.moving_mean_initializer = _initializers.get(moving_mean_initializer,
+                                                         "moving_mean_initializer")
+        self.moving_variance_initializer = _initializers.get(moving_variance_initializer,
+                                                             "moving_variance_initializer")
+        self.beta_regularizer = _regularizers.get(beta_regularizer, "beta_regularizer")
+        self.gamma_regularizer = _regularizers.get(gamma_regularizer, "gamma_regularizer")
+        self.beta_constraint = _constraints.get(beta_constraint, "beta_constraint")
+        self.gamma_constraint = _constraints.get(gamma_constraint, "gamma_constraint")
+
+    def build(self, input_shape):
+        rank = len(input_shape)
+        if not -rank <= self.axis < rank:
+            raise ValueError(f"BatchNormalization '{self.name}' has axis={self.axis}, which is "
+                             f"out of range for inputs of shape {tuple(input_shape)}.")
+        features = input_shape[self.axis]
+        if features is None:
+            raise ValueError(f"Axis {self.axis} of the inputs to BatchNormalization "
+                             f"'{self.name}' must be known; received {tuple(input_shape)}.")
+        shape = (features,)
+        self.gamma = self.beta = None
+        if self.scale:
+            self.gamma = self.add_weight("gamma", shape, self.gamma_initializer,
+                                         regularizer=self.gamma_regularizer,
+                                         constraint=self.gamma_constraint)
+        if self.center:
+            self.beta = self.add_weight("beta", shape, self.beta_initializer,
+                                        regularizer=self.beta_regularizer,
+                                        constraint=self.beta_constraint)
+        self.moving_mean = self.add_weight("moving_mean", shape, self.moving_mean_initializer,
+                                           trainable=False)
+        self.moving_variance = self.add_weight("moving_variance", shape,
+                                               self.moving_variance_initializer,
+                                               trainable=False)
+        self.input_spec = InputSpec(ndim=rank, axes={self.axis: features})
+
+    def call(self, inputs, training=None):
+        if training and self.trainable:
+            moments = []
+            out = image_ops.batch_norm(inputs, self.gamma, self.beta, axis=self.axis,
+                                       epsilon=self.epsilon, moments_out=moments)
+            mean, variance = moments
+            keep = self.momentum
+            # Keras 3's rule; the moving averages use the biased batch variance.
+            self.moving_mean.assign(self.moving_mean.data * keep + mean * (1.0 - keep))
+            self.moving_variance.assign(self.moving_variance.data * keep
+                                        + variance * (1.0 - keep))
+            return out
+        return self._normalize_with_moving_statistics(inputs)
+
+    def _normalize_with_moving_statistics(self, inputs):
+        # An affine map per feature: x * factor + shift, two passes over the data. The
+        # factor and shift are tiny vectors, so gamma and beta get gradients cheaply.
+        shape = [1] * inputs.ndim
+        shape[self.axis] = -1
+        dtype = inputs.dtype
+        inv_std = (1.0 / np.sqrt(self.moving_variance.data + self.epsilon)).astype(dtype)
+        factor = inv_std if self.gamma is None else ops.multiply(self.gamma, inv_std)
+        shift = -self.moving_mean.data.astype(dtype) * factor
+        if self.beta is not None:
+            shift = ops.add(self.beta, shift)
+        out = ops.multiply(inputs, ops.reshape(factor, shape=tuple(shape)))
+        return ops.add(out, ops.reshape(shift, shape=tuple(shape)))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "momentum": self.momentum,
+                "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
+                "beta_initializer": _initializers.serialize(self.beta_initializer),
+                "gamma_initializer": _initializers.serialize(self.gamma_initializer),
+                "moving_mean_initializer": _initializers.serialize(
+                    self.moving_mean_initializer),
+                "moving_variance_initializer": _initializers.serialize(
+                    self.moving_variance_initializer),
+                "beta_regularizer": _regularizers.serialize(self.beta_regularizer),
+                "gamma_regularizer": _regularizers.serialize(self.gamma_regularizer),
+                "beta_constraint": _constraints.serialize(self.beta_constraint),
+                "gamma_constraint": _constraints.serialize(self.gamma_constraint),
+                "synchronized": self.synchronized}
