@@ -5,14 +5,28 @@ from __future__ import annotations
 from numkeras.layers.activations import (
     ELU, Activation, LeakyReLU, Maxout, PReLU, ReLU, Softmax,
 )
+from numkeras.layers.convolutional import Conv2D
 from numkeras.layers.core import Dense, Dropout, Flatten, Input, InputLayer, KerasTensor, Reshape
 from numkeras.layers.layer import InputSpec, Layer
+from numkeras.layers.normalization import BatchNormalization
+from numkeras.layers.pooling import (
+    AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D,
+)
+from numkeras.layers.regularization import SpatialDropout2D
+from numkeras.layers.reshaping import UpSampling2D, ZeroPadding2D
 from numkeras.utils.registry import lookup
 
 _LAYER_CLASSES = {cls.__name__: cls for cls in (
-    Activation, Dense, Dropout, ELU, Flatten, InputLayer, LeakyReLU, Maxout, PReLU, ReLU,
-    Reshape, Softmax,
+    Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, ELU, Flatten,
+    GlobalAveragePooling2D, GlobalMaxPooling2D, InputLayer, LeakyReLU, MaxPooling2D, Maxout,
+    PReLU, ReLU, Reshape, Softmax, SpatialDropout2D, UpSampling2D, ZeroPadding2D,
 )}
+# Keras's aliases for the same classes.
+_LAYER_CLASSES.update({"Convolution2D": Conv2D, "MaxPool2D": MaxPooling2D,
+                       "AvgPool2D": AveragePooling2D, "GlobalAvgPool2D": GlobalAveragePooling2D,
+                       "GlobalMaxPool2D": GlobalMaxPooling2D})
+Convolution2D, MaxPool2D, AvgPool2D = Conv2D, MaxPooling2D, AveragePooling2D
+GlobalAvgPool2D, GlobalMaxPool2D = GlobalAveragePooling2D, GlobalMaxPooling2D
 
 
 def serialize(layer: Layer) -> dict:
