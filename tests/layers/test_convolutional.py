@@ -1,5 +1,6 @@
 """Conv2D: values against a slow reference, Keras's shapes, weights, config and errors."""
 
+import json
 import math
 
 import numpy as np
@@ -255,3 +256,14 @@ def test_channels_must_match_the_built_kernel():
 def test_invalid_arguments_name_the_argument_and_value(options, pattern):
     with pytest.raises(ValueError, match=pattern):
         Conv2D(**options)
+
+
+def test_config_survives_json_like_keras_files(rng):
+    layer = Conv2D(3, (2, 3), strides=(1, 2), padding="same", kernel_regularizer="l1")
+    clone = Conv2D.from_config(json.loads(json.dumps(layer.get_config())))
+    assert clone.get_config() == layer.get_config()
+    x = rng.standard_normal((1, 5, 6, 2)).astype(np.float32)
+    clone.build_from_shape(x.shape)
+    layer.build_from_shape(x.shape)
+    clone.set_weights(layer.get_weights())
+    np.testing.assert_array_equal(clone(x).data, layer(x).data)

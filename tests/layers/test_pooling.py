@@ -1,5 +1,6 @@
 """Pooling layers: values and gradients against slow references, shapes, config, errors."""
 
+import json
 import math
 
 import numpy as np
@@ -210,3 +211,10 @@ def test_a_window_larger_than_the_input_is_an_error():
 def test_invalid_arguments_name_the_argument_and_value(options, pattern):
     with pytest.raises(ValueError, match=pattern):
         MaxPooling2D(**options)
+
+
+@pytest.mark.parametrize("cls", [MaxPooling2D, AveragePooling2D])
+def test_config_survives_json(cls):
+    layer = cls(pool_size=(3, 2), strides=(1, 2), padding="same")
+    clone = cls.from_config(json.loads(json.dumps(layer.get_config())))
+    assert clone.get_config() == layer.get_config()
