@@ -1,0 +1,445 @@
+"""``numkeras train``: train an image classifier on Fashion-MNIST or MNIST and keep the results.
+
+With no options it runs the lecture's experiment: Fashion-MNIST with pixels scaled to [0, 1],
+Flatten(28, 28) -> Dense(128, relu) -> Dense(10, softmax), adam, sparse categorical
+cross-entropy, accuracy, 5 epochs of batch 32. It prints the model summary, the progress of each
+epoch, the test loss and accuracy and the accuracy of each class, and writes the run's files to
+an output directory (default ``runs/<timestamp>/``); see docs/cli.md.
+
+Every option is checked while the command line is parsed, before any data is loaded: a bad
+value stops with a message and exit code 2. A data set that cannot be found exits with its
+message and code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import math
+import os
+import pathlib
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from numkeras import callbacks, config, layers
+from numkeras.datasets import DatasetNotFoundError, DownloadError, IDXFormatError
+from numkeras.models import Sequential
+from numkeras.utils import plotting
+
+DATASETS = {"fashion_mnist": "Fashion-MNIST", "mnist": "MNIST"}
+MODELS = ("mlp", "cnn")
+IMAGE_SHAPE = (28, 28)
+# The lecture's code trains on all 60,000 images; the curves come from evaluating the test set
+# after each epoch (TestSetMonitor), so no training images need to be held out.
+DEFAULT_VALIDATION_SPLIT = 0.0
+LABELS_FILE = "labels.json"
+KERAS_FILE = "model.keras"
+NPZ_FILE = "model.weights.npz"
+
+EPILOG = """\
+files written to the output directory:
+  model.keras      the trained model (numkeras predict reads it; so does keras.saving)
+  history.csv      one row per epoch: epoch (from 0), loss, accuracy, [val_loss, val_accuracy,]
+                   test_loss, test_accuracy
+  history.png      loss and accuracy curves: train, validation (with --validation-split) and
+                   test (needs matplotlib: pip install 'numkeras[plot]')
+  labels.json      the data set and its class names, for numkeras predict
+
+examples:
+  numkeras train                                  the lecture's experiment
+  numkeras train --hidden 256,128 --epochs 10 --seed 1
+  numkeras train --dataset mnist --optimizer sgd --learning-rate 0.1
+  numkeras predict runs/<timestamp> shirt.png    classify an image with the trained model
+"""
+
+
+# ----- the command line -----
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the ``train`` subcommand to the ``numkeras`` parser."""
+    parser = subparsers.add_parser(
+        "train", help="train a classifier on Fashion-MNIST or MNIST (the lecture's experiment)",
+        description="Train an image classifier and save the model, its history and its plots. "
+                    "With no options: the lecture's Fashion-MNIST experiment.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add = parser.add_argument
+    add("--dataset", type=_dataset, default="fashion_mnist",
+        help="fashion_mnist (default) or mnist; see docs/datasets.md for where the files come "
+             "from")
+    add("--model", type=_model_kind, default="mlp",
+        help="mlp (default): Flatten -> hidden Dense layers -> Dense(10, softmax); cnn: "
+             "Conv2D(32, 3) -> MaxPooling2D -> Conv2D(64, 3) -> MaxPooling2D -> Flatten -> "
+             "hidden Dense layers -> Dropout(0.5) -> Dense(10, softmax)")
+    add("--epochs", type=_positive_int, default=5, help="passes over the training data (5)")
+    add("--batch-size", type=_positive_int, default=32, help="samples per step (32)")
+    add("--hidden", type=_hidden_sizes, default=[128], metavar="SIZES",
+        help="sizes of the hidden Dense layers, comma-separated, e.g. 256,128 (default 128)")
+    add("--activation", type=_activation, default="relu",
+        help="activation of the hidden layers: any numkeras activation name (relu)")
+    add("--optimizer", type=_optimizer, default="adam",
+        help="any numkeras optimizer name: adam (default), sgd, rmsprop, nadam ...")
+    add("--learning-rate", type=_positive_float, default=None, metavar="RATE",
+        help="the optimizer's learning rate (default: the optimizer's own, 0.001 for adam)")
+    add("--validation-split", type=_fraction, default=DEFAULT_VALIDATION_SPLIT,
+        metavar="FRACTION",
+        help="fraction of the training images held out to validate after each epoch, taken "
+             "from the end as Keras does. Default 0: train on all of them, as the lecture's "
+             "code does; the test set is evaluated after each epoch in any case")
+    add("--seed", type=_seed, default=None,
+        help="seed for weights, shuffling and dropout, so that a run repeats exactly")
+    add("--output", type=_output_dir, default=None, metavar="DIR",
+        help="directory for the run's files (default runs/<timestamp>/)")
+    add("--quiet", action="store_true",
+        help="print only the test result and where the files went")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def _type_error(message: str) -> argparse.ArgumentTypeError:
+    return argparse.ArgumentTypeError(message)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise _type_error(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise _type_error(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise _type_error(f"expected a non-negative integer, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise _type_error(f"expected a positive number such as 0.001, got {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value < 1:  # also rejects nan
+        raise _type_error(f"expected a fraction in [0, 1) such as 0.1, got {text!r}")
+    return value
+
+
+def _hidden_sizes(text: str) -> list[int]:
+    parts = [part.strip() for part in text.split(",")]
+    if not all(part.isdigit() and int(part) > 0 for part in parts):
+        raise _type_error(f"expected positive layer sizes separated by commas, such as 256,128; "
+                          f"got {text!r}")
+    return [int(part) for part in parts]
+
+
+def _dataset(text: str) -> str:
+    name = text.lower().replace("-", "_")
+    if name not in DATASETS:
+        raise _type_error(f"unknown data set {text!r}; choose from {', '.join(DATASETS)}")
+    return name
+
+
+def _model_kind(text: str) -> str:
+    if text not in MODELS:
+        raise _type_error(f"unknown model {text!r}; choose from {', '.join(MODELS)}")
+    if text == "cnn" and not _has_image_layers():
+        raise _type_error("cnn needs the layers Conv2D and MaxPooling2D, which this version of "
+                          "numkeras does not have yet; use --model mlp")
+    return text
+
+
+def _has_image_layers() -> bool:
+    return hasattr(layers, "Conv2D") and hasattr(layers, "MaxPooling2D")
+
+
+def _activation(text: str) -> str:
+    from numkeras import activations
+
+    try:
+        activations.get(text)
+    except ValueError as error:
+        raise _type_error(str(error)) from None
+    return text
+
+
+def _optimizer(text: str) -> str:
+    from numkeras import optimizers
+
+    try:
+        optimizers.get(text)
+    except ValueError as error:
+        raise _type_error(str(error)) from None
+    return text
+
+
+def _output_dir(text: str) -> pathlib.Path:
+    path = pathlib.Path(text).expanduser()
+    if path.exists() and not path.is_dir():
+        raise _type_error(f"{text} is a file; give a directory (it is created if needed)")
+    return path
+
+
+# ----- the run -----
+def run(args) -> int:
+    """Train, evaluate and save as ``args`` says; returns the exit code."""
+    if args.seed is not None:
+        config.set_random_seed(args.seed)
+    try:
+        (x_train, y_train), (x_test, y_test), class_names = load_dataset(args.dataset,
+                                                                         quiet=args.quiet)
+        directory = make_output_dir(args.output)
+    except (DatasetNotFoundError, DownloadError, IDXFormatError, OSError) as error:
+        print(f"numkeras train: error: {error}", file=sys.stderr)
+        return 1
+    x_train, x_test = scale_pixels(x_train), scale_pixels(x_test)
+    say = _printer(args.quiet)
+    say(_data_line(args, len(x_train), len(x_test)))
+
+    architecture = {"model": args.model, "hidden": args.hidden, "activation": args.activation,
+                    "input_shape": list(x_train.shape[1:]), "classes": len(class_names)}
+    model = build_model(**architecture)
+    model.compile(optimizer=_make_optimizer(args), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    if not args.quiet:
+        model.summary()
+    try:
+        history = _fit(model, args, (x_train, y_train), (x_test, y_test), directory)
+    except KeyboardInterrupt:
+        print(f"\nnumkeras train: interrupted; {directory / 'history.csv'} holds the finished "
+              f"epochs.", file=sys.stderr)
+        return 130
+    _report(model, args, x_test, y_test, class_names)
+    files = write_run_files(directory, model, history, architecture, args.dataset, class_names)
+    print(f"Wrote {', '.join(files)} to {directory}{os.sep}")
+    return 0
+
+
+def _fit(model, args, train, test, directory: pathlib.Path):
+    """``model.fit`` with the test set evaluated and history.csv rewritten after each epoch."""
+    started = time.perf_counter()
+    monitors = [TestSetMonitor(*test, args.batch_size),
+                callbacks.CSVLogger(directory / "history.csv")]
+    history = model.fit(*train, epochs=args.epochs, batch_size=args.batch_size,
+                        validation_split=args.validation_split, verbose=0 if args.quiet else 1,
+                        callbacks=monitors)
+    seconds = time.perf_counter() - started
+    _printer(args.quiet)(f"Trained {args.epochs} epoch(s) in {seconds:.1f} s "
+                         f"({seconds / args.epochs:.1f} s per epoch).")
+    return history
+
+
+def _report(model, args, x_test: np.ndarray, y_test: np.ndarray, class_names) -> None:
+    """Print the test loss and accuracy, and (unless quiet) the accuracy of each class."""
+    test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=args.batch_size,
+                                              verbose=0 if args.quiet else 1)
+    print(f"Test loss: {test_loss:.4f} - test accuracy: {test_accuracy:.4f}")
+    if not args.quiet:
+        predicted = model.predict(x_test, batch_size=256, verbose=0).argmax(axis=-1)
+        print(per_class_table(y_test, predicted, class_names))
+
+
+def _printer(quiet: bool):
+    """``print`` unless quiet."""
+    return (lambda *_: None) if quiet else print
+
+
+def load_dataset(name: str, quiet: bool = False):
+    """``(x_train, y_train), (x_test, y_test), class_names`` of ``numkeras.datasets.<name>``.
+
+    Images are uint8 ``(n, 28, 28)``, labels uint8 ``(n,)``. Tests replace this function to
+    train on small synthetic arrays.
+    """
+    module = importlib.import_module(f"numkeras.datasets.{name}")
+    train, test = module.load_data(quiet=quiet)
+    return train, test, list(module.CLASS_NAMES)
+
+
+def scale_pixels(images: np.ndarray) -> np.ndarray:
+    """uint8 pixels 0-255 as float32 in [0, 1], as the lecture's ``x / 255.0``."""
+    return np.asarray(images, dtype=np.float32) / np.float32(255.0)
+
+
+def _data_line(args, n_train: int, n_test: int) -> str:
+    held_out = n_train - math.floor(n_train * (1.0 - args.validation_split))
+    validation = f" ({held_out:,} held out for validation)" if held_out else ""
+    return (f"{DATASETS[args.dataset]}: {n_train:,} training images{validation}, "
+            f"{n_test:,} test images; pixels scaled to [0, 1].")
+
+
+def make_output_dir(output: pathlib.Path | None) -> pathlib.Path:
+    """``output`` (created if needed), or a new ``runs/<timestamp>/`` in the current directory."""
+    if output is not None:
+        output.mkdir(parents=True, exist_ok=True)
+        return output
+    stamp = time.strftime("%Y-%m-%dT%H-%M-%S")
+    for attempt in range(1000):  # two runs started in the same second get -1, -2 ...
+        directory = pathlib.Path("runs") / (stamp if attempt == 0 else f"{stamp}-{attempt}")
+        try:
+            directory.mkdir(parents=True)
+            return directory
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"runs/{stamp}-*: too many runs in one second; pass --output DIR")
+
+
+def build_model(model: str = "mlp", hidden=(128,), activation: str = "relu",
+                input_shape=IMAGE_SHAPE, classes: int = 10) -> Sequential:
+    """The network of ``--model``: hidden Dense layers of ``hidden`` units, softmax output.
+
+    ``mlp``: Flatten -> Dense(h, activation) ... -> Dense(classes, softmax) (the lecture's
+    model with the defaults). ``cnn``: Reshape to one channel -> Conv2D(32, 3) ->
+    MaxPooling2D -> Conv2D(64, 3) -> MaxPooling2D -> Flatten -> Dense(h) ... -> Dropout(0.5)
+    -> Dense(classes, softmax).
+    """
+    input_shape = tuple(input_shape)
+    dense = [layers.Dense(units, activation=activation) for units in hidden]
+    output = layers.Dense(classes, activation="softmax")
+    if model == "mlp":
+        return Sequential([layers.Flatten(input_shape=input_shape), *dense, output])
+    return Sequential([
+        layers.Reshape(input_shape + (1,), input_shape=input_shape),  # (28, 28) -> (28, 28, 1)
+        layers.Conv2D(32, 3, activation=activation), layers.MaxPooling2D(),
+        layers.Conv2D(64, 3, activation=activation), layers.MaxPooling2D(),
+        layers.Flatten(), *dense, layers.Dropout(0.5), output])
+
+
+class TestSetMonitor(callbacks.Callback):
+    """Evaluates the test set after each epoch and adds ``test_loss``, ``test_accuracy`` ... to
+    the epoch's logs, so the progress bar, history.csv and history.png show them.
+
+    The test set only draws curves here: nothing is chosen by it (no early stopping, no best
+    epoch), so it stays an unbiased estimate.
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int):
+        super().__init__()
+        self.x, self.y, self.batch_size = x, y, batch_size
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None:
+            return
+        results = self.model.evaluate(self.x, self.y, batch_size=self.batch_size, verbose=0,
+                                      return_dict=True)
+        logs.update({f"test_{name}": value for name, value in results.items()})
+
+
+def _make_optimizer(args):
+    from numkeras import optimizers
+
+    optimizer = optimizers.get(args.optimizer)
+    if args.learning_rate is not None:
+        optimizer.learning_rate = args.learning_rate
+    return optimizer
+
+
+def per_class_table(y_true: np.ndarray, y_pred: np.ndarray, class_names) -> str:
+    """The accuracy of each class as a text table (a row per class, then the total)."""
+    width = max(len("Class"), *(len(name) for name in class_names))
+    lines = ["Per-class test accuracy:", f"  {'Class':<{width}}  Accuracy  Correct / Total"]
+    for index, name in enumerate(class_names):
+        mask = y_true == index
+        total, correct = int(mask.sum()), int((y_pred[mask] == index).sum())
+        accuracy = f"{correct / total:8.4f}" if total else "     n/a"
+        lines.append(f"  {name:<{width}}  {accuracy}  {correct:>7,} / {total:,}")
+    correct = int((y_pred == y_true).sum())
+    lines.append(f"  {'All':<{width}}  {correct / len(y_true):8.4f}  {correct:>7,} / "
+                 f"{len(y_true):,}")
+    return "\n".join(lines)
+
+
+# ----- the run's files -----
+def write_run_files(directory: pathlib.Path, model, history, architecture: dict, dataset: str,
+                    class_names) -> list[str]:
+    """Save the model, labels.json and history.png beside history.csv; returns the names."""
+    files = [save_model(model, directory, architecture), "history.csv"]
+    labels = {"dataset": dataset, "title": DATASETS.get(dataset, dataset),
+              "class_names": list(class_names)}
+    callbacks.write_text_atomic(directory / LABELS_FILE, json.dumps(labels, indent=2) + "\n")
+    files.append(LABELS_FILE)
+    try:
+        plotting.plot_history(history, directory / "history.png")
+        files.append("history.png")
+    except ImportError:
+        print(f"history.png not written: matplotlib is not installed. To get the plots, "
+              f"install it with: {plotting.INSTALL_HINT}")
+    return files
+
+
+def save_model(model, directory: pathlib.Path, architecture: dict) -> str:
+    """Save ``model`` as model.keras, or as model.weights.npz where that is impossible.
+
+    Returns the name of the file written.
+    """
+    try:
+        model.save(directory / KERAS_FILE)
+        (directory / NPZ_FILE).unlink(missing_ok=True)  # predict must not find an older model
+        return KERAS_FILE
+    except ModuleNotFoundError as error:
+        if error.name != "numkeras.saving":
+            _warn_not_saved(error)
+    except Exception as error:  # noqa: BLE001 -- never lose a trained model to a saving problem
+        _warn_not_saved(error)
+    # Fallback for a numkeras without its saving module (it came later than this command), or
+    # when .keras cannot be written: the weights in `model.weights` order plus the architecture
+    # as JSON, which `numkeras predict` turns back into the model with build_model().
+    save_npz_atomic(directory / NPZ_FILE, model, architecture)
+    (directory / KERAS_FILE).unlink(missing_ok=True)
+    return NPZ_FILE
+
+
+def _warn_not_saved(error: Exception) -> None:
+    print(f"numkeras train: warning: could not write {KERAS_FILE}: {error}. Writing {NPZ_FILE} "
+          f"instead, which `numkeras predict` reads too.", file=sys.stderr)
+
+
+def save_npz_atomic(path: pathlib.Path, model, architecture: dict) -> None:
+    """Write ``weight_0 ... weight_n`` and ``architecture`` to a temporary file, then rename."""
+    arrays = {f"weight_{index}": value for index, value in enumerate(model.get_weights())}
+    arrays["architecture"] = np.array(json.dumps(architecture))
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, **arrays)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def load_npz_model(path: pathlib.Path) -> Sequential:
+    """The model saved by :func:`save_npz_atomic`."""
+    with np.load(path, allow_pickle=False) as stored:
+        architecture = json.loads(str(stored["architecture"]))
+        count = sum(1 for key in stored.files if key.startswith("weight_"))
+        weights = [stored[f"weight_{index}"] for index in range(count)]
+    model = build_model(**architecture)
+    model.set_weights(weights)
+    return model
