@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="numkeras",
         description="numkeras: the Keras API on NumPy. Train and inspect the lecture's models.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, module_name in COMMANDS.items():
+    for module_name in COMMANDS.values():
         try:
             module = importlib.import_module(f"numkeras.cli.{module_name}")
         except ModuleNotFoundError as error:  # a subcommand not written yet
