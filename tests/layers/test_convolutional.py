@@ -267,3 +267,26 @@ def test_config_survives_json_like_keras_files(rng):
     layer.build_from_shape(x.shape)
     clone.set_weights(layer.get_weights())
     np.testing.assert_array_equal(clone(x).data, layer(x).data)
+
+
+def test_backward_passes_do_not_share_buffers(rng):
+    # VJP temporaries come from a pool of reused buffers: two graphs alive at once, and one
+    # graph differentiated twice, must give the gradients a fresh run gives.
+    layer = Conv2D(4, 3, activation="relu", padding="same")
+    inputs = [rng.standard_normal((2, 6, 6, 3)).astype(np.float32) for _ in range(2)]
+
+    def gradient(x, runs=1):
+        tensor = Tensor(x, requires_grad=True)
+        out = layer(tensor)
+        for _ in range(runs):
+            out.backward(np.ones(out.shape, np.float32))
+        return tensor.grad
+
+    expected = [gradient(x) for x in inputs]
+    first, second = (Tensor(x, requires_grad=True) for x in inputs)
+    out_first, out_second = layer(first), layer(second)
+    out_second.backward(np.ones(out_second.shape, np.float32))
+    out_first.backward(np.ones(out_first.shape, np.float32))
+    np.testing.assert_array_equal(first.grad, expected[0])
+    np.testing.assert_array_equal(second.grad, expected[1])
+    np.testing.assert_allclose(gradient(inputs[0], runs=2), 2 * expected[0], rtol=1e-6)

@@ -43,9 +43,9 @@ class _Scratch:
     share one.
     """
 
-    def __init__(self, keep: int = 16):
+    def __init__(self, keep: int = 16, max_bytes: int = 256 << 20):
         self._free: list[np.ndarray] = []
-        self._keep = keep
+        self._keep, self._max_bytes = keep, max_bytes
         self._lock = threading.Lock()
 
     @contextlib.contextmanager
@@ -60,7 +60,10 @@ class _Scratch:
         finally:
             with self._lock:
                 self._free.extend(taken)
-                del self._free[:-self._keep]  # forget the oldest beyond `keep`
+                # Forget the oldest buffers beyond `keep` or beyond `max_bytes` in all.
+                while self._free and (len(self._free) > self._keep or sum(
+                        b.nbytes for b in self._free) > self._max_bytes):
+                    self._free.pop(0)
 
     def _take(self, size: int, dtype) -> np.ndarray:
         fits = [i for i, b in enumerate(self._free) if b.dtype == dtype and b.size >= size]
