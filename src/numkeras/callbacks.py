@@ -10,8 +10,10 @@ Callbacks are duck-typed against the model (they import no model code): they rea
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import re
 import sys
 import tempfile
 import warnings
@@ -429,6 +431,146 @@ def write_text_atomic(path: str, text: str) -> None:
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+
+
+class BackupAndRestore(Callback):
+    """Back up the training state so that a run that was killed resumes where it stopped.
+
+    At the end of each epoch (or every ``save_freq`` batches) the weights, the optimizer
+    state and the layers' random generator states go to a new weights file in ``backup_dir``,
+    and then a small JSON file saying which epoch and step it follows is replaced atomically:
+    that rename is the commit point, so a kill at any moment leaves a complete backup. When
+    ``fit`` starts and a backup exists, the state is restored and the completed epochs (and
+    steps) are skipped; since ``fit`` shuffles each epoch from the seed and the epoch number,
+    the resumed run ends with the same weights, to the last bit, as an uninterrupted one.
+
+    Args:
+        backup_dir: a directory used only by this callback.
+        save_freq: ``"epoch"`` or a number of batches.
+        double_checkpoint: keep the previous backup as well, used if the latest cannot be
+            loaded.
+        delete_checkpoint: remove the backup when training ends normally.
+
+    >>> import numpy as np, tempfile
+    >>> import numkeras as keras
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> backup = keras.callbacks.BackupAndRestore(tempfile.mkdtemp())
+    >>> history = model.fit(np.ones((4, 2)), np.ones(4), epochs=2, verbose=0, callbacks=[backup])
+    """
+
+    STATE_FILE = "training_state.json"
+    _WEIGHTS_FILE = re.compile(r"^backup-\d+\.weights\.h5$")
+
+    def __init__(self, backup_dir, save_freq="epoch", double_checkpoint=False,
+                 delete_checkpoint=True):
+        super().__init__()
+        if not backup_dir:
+            raise ValueError("Empty `backup_dir` argument passed")
+        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int)
+                                     or save_freq < 1):
+            raise ValueError(f"Invalid value for argument `save_freq`. Received: save_freq="
+                             f"{save_freq!r}. Expected either 'epoch' or a positive integer.")
+        self.backup_dir = os.fspath(backup_dir)
+        self.save_freq = save_freq
+        self.double_checkpoint = double_checkpoint
+        self.delete_checkpoint = delete_checkpoint
+        self._state_path = os.path.join(self.backup_dir, self.STATE_FILE)
+        self._epoch = 0
+        self._batches_since_save = 0
+
+    # ----- restoring -----
+    def on_train_begin(self, logs=None):
+        self._batches_since_save = 0
+        state = self._read_state()
+        if state is None:
+            return
+        if not self.model.built:
+            raise ValueError("To use the BackupAndRestore callback, your model must be built "
+                             "before you call `fit()`. Build it (e.g. model.build(input_shape)) "
+                             "or give it an Input.")
+        candidates = [state] + ([state["previous"]] if state.get("previous") else [])
+        for i, candidate in enumerate(candidates):
+            try:
+                self.model.load_weights(os.path.join(self.backup_dir, candidate["weights"]))
+            except (OSError, ValueError):
+                if i + 1 == len(candidates):
+                    raise
+                continue
+            self.model._resume_from = (candidate["epoch"], candidate["step"])  # fit's hook
+            return
+
+    def _read_state(self) -> dict | None:
+        if not os.path.exists(self._state_path):
+            return None
+        with open(self._state_path, encoding="utf-8") as handle:
+            text = handle.read()
+        try:
+            state = json.loads(text)
+            self._check_state(state)
+            if state.get("previous") is not None:
+                self._check_state(state["previous"])
+        except (ValueError, TypeError, KeyError) as error:
+            raise ValueError(f"BackupAndRestore: the backup state '{self._state_path}' is not "
+                             f"valid ({error}). Delete the directory '{self.backup_dir}' to "
+                             f"start training afresh.") from error
+        return state
+
+    def _check_state(self, state) -> None:
+        if not isinstance(state, dict) or not self._WEIGHTS_FILE.match(str(state["weights"])) \
+                or not all(isinstance(state[key], int) and state[key] >= 0
+                           for key in ("epoch", "step", "serial")):
+            raise ValueError("expected {epoch, step, serial, weights}")
+
+    # ----- backing up -----
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq == "epoch":
+            return
+        self._batches_since_save += 1
+        if self._batches_since_save >= self.save_freq:
+            self._batches_since_save = 0
+            steps = self.params.get("steps")
+            if steps is not None and batch + 1 >= steps:
+                self._save(self._epoch + 1, 0)
+            else:
+                self._save(self._epoch, batch + 1)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq == "epoch":
+            self._save(epoch + 1, 0)
+
+    def _save(self, epoch: int, step: int) -> None:
+        os.makedirs(self.backup_dir, exist_ok=True)
+        previous = self._read_state()
+        serial = previous["serial"] + 1 if previous else 0
+        name = f"backup-{serial}.weights.h5"
+        self.model.save_weights(os.path.join(self.backup_dir, name))  # atomic
+        kept = None
+        if self.double_checkpoint and previous:
+            kept = {key: previous[key] for key in ("epoch", "step", "serial", "weights")}
+        state = {"epoch": epoch, "step": step, "serial": serial, "weights": name,
+                 "previous": kept}
+        write_text_atomic(self._state_path, json.dumps(state))  # the commit point
+        self._remove_backups(keep={name} | ({kept["weights"]} if kept else set()))
+
+    def _remove_backups(self, keep: set) -> None:
+        for entry in os.listdir(self.backup_dir):
+            if self._WEIGHTS_FILE.match(entry) and entry not in keep:
+                os.remove(os.path.join(self.backup_dir, entry))
+
+    def on_train_end(self, logs=None):
+        if not self.delete_checkpoint or not os.path.isdir(self.backup_dir):
+            return
+        self._remove_backups(keep=set())
+        if os.path.exists(self._state_path):
+            os.remove(self._state_path)
+        try:
+            os.rmdir(self.backup_dir)
+        except OSError:  # the directory holds files of someone else: leave it
+            pass
 
 
 class LambdaCallback(Callback):

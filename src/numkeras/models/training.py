@@ -201,6 +201,10 @@ class Trainer:
         shuffle_seed = int(config.make_rng().integers(2**63))
         dtype = config.floatx()
         callback_list.call("on_train_begin", None)
+        # Resume hook: BackupAndRestore's on_train_begin sets `_resume_from = (epoch, step)` to
+        # skip what a killed run already did; the rest then repeats that run exactly.
+        resume, self._resume_from = getattr(self, "_resume_from", None), None
+        initial_epoch, skip_steps = resume if resume is not None else (initial_epoch, 0)
         for epoch in range(initial_epoch, epochs):
             self._reset_metrics()
             callback_list.call("on_epoch_begin", epoch, None)
@@ -208,6 +212,8 @@ class Trainer:
                 else None
             logs = {}
             for step, index in enumerate(data.batch_slices(n, batch_size, order)):
+                if step < skip_steps:  # done before the run was killed (resume hook)
+                    continue
                 if step >= steps:
                     break
                 if callback_list.wants("on_train_batch_begin"):
@@ -220,6 +226,7 @@ class Trainer:
                     callback_list.call("on_train_batch_end", step, logs)
                 if self.stop_training:
                     break
+            skip_steps = 0
             epoch_logs = dict(logs)
             if validation_data is not None and (epoch + 1) % validation_freq == 0:
                 val_logs = self._evaluate_arrays(*validation_data,
