@@ -173,3 +173,58 @@ def test_nested_sequential_and_every_core_layer_round_trip(tmp_path):
     restored = keras.models.load_model(tmp_path / "m.keras")
     np.testing.assert_array_equal(restored.predict(x, verbose=0), model.predict(x, verbose=0))
     assert restored.get_config() == model.get_config()
+
+
+class TwoLayers(keras.Model):
+    """A subclassed model: its layers are saved under their attribute names, as in Keras."""
+
+    def __init__(self, units=4, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.hidden = keras.layers.Dense(units, activation="relu")
+        self.drop = keras.layers.Dropout(0.5)
+        self.out = keras.layers.Dense(2)
+
+    def call(self, x, training=None):
+        return self.out(self.drop(self.hidden(x), training=training))
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+def test_subclassed_model_needs_its_class_and_round_trips(tmp_path):
+    from numkeras.saving import UnsafeFileError
+    from numkeras.saving.weights import saveables
+
+    model = TwoLayers()
+    model.compile(optimizer="adam", loss="mse")
+    x = np.random.default_rng(0).random((8, 3), dtype=np.float32)
+    model.fit(x, np.zeros((8, 2)), epochs=1, verbose=0)
+    assert [p for p, _ in saveables(model)] == ["", "drop", "hidden", "optimizer", "out"]
+    model.save(tmp_path / "m.keras")
+    with pytest.raises(UnsafeFileError, match="TwoLayers"):
+        keras.models.load_model(tmp_path / "m.keras")
+    restored = keras.models.load_model(tmp_path / "m.keras",
+                                       custom_objects={"TwoLayers": TwoLayers})
+    np.testing.assert_array_equal(restored.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert restored.optimizer.iterations == 1
+
+
+def test_loss_metric_and_schedule_objects_round_trip(tmp_path):
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=schedule, momentum=0.9),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=[keras.metrics.SparseCategoricalAccuracy(), "accuracy"])
+    x = np.random.default_rng(1).random((16, 4), dtype=np.float32)
+    y = np.arange(16) % 3
+    model.fit(x, y, epochs=1, verbose=0)
+    model.save(tmp_path / "m.keras")
+    compiled = json.loads(zipfile.ZipFile(tmp_path / "m.keras").read("config.json"))[
+        "compile_config"]
+    assert compiled["optimizer"]["config"]["learning_rate"]["class_name"] == "ExponentialDecay"
+    assert compiled["loss"]["config"]["from_logits"] is True
+    assert compiled["metrics"][1] == "accuracy"
+    restored = keras.models.load_model(tmp_path / "m.keras")
+    assert restored.optimizer.learning_rate == model.optimizer.learning_rate
+    assert restored.evaluate(x, y, verbose=0) == model.evaluate(x, y, verbose=0)

@@ -307,9 +307,11 @@ def layer_from_entry(entry, custom_objects: dict | None = None, where: str = "co
 def _input_shape(value, where: str):
     if value is None:
         return None
-    if not isinstance(value, (list, tuple)) or len(value) > 16 or not all(
-            d is None or (isinstance(d, int) and not isinstance(d, bool) and 0 <= d < _MAX_DIMENSION)
-            for d in value):
+    def size(d) -> bool:
+        return d is None or (isinstance(d, int) and not isinstance(d, bool)
+                             and 0 <= d < _MAX_DIMENSION)
+
+    if not isinstance(value, (list, tuple)) or len(value) > 16 or not all(map(size, value)):
         raise SavingError(f"{where}: an input shape must be a list of at most 16 sizes (ints or "
                           f"null), found {str(value)[:120]}.")
     return tuple(value)
@@ -384,7 +386,10 @@ def _budget(model: Layer, max_bytes: int, where: str):
         add_weight, output_shape = layer.add_weight, layer.compute_output_shape
 
         def checked_add_weight(*args, **kwargs):
-            bound = signature.bind(layer, *args, **kwargs)
+            try:
+                bound = signature.bind(layer, *args, **kwargs)
+            except TypeError:  # a custom layer's own add_weight signature: not checked
+                return add_weight(*args, **kwargs)
             bound.apply_defaults()
             shape = _weight_shape(bound.arguments["shape"], layer, where)
             itemsize = np.dtype(bound.arguments["dtype"] or layer.dtype).itemsize

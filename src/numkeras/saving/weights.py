@@ -59,9 +59,14 @@ def _name_key(name: str) -> str:
     return f"~{name}" if name.startswith("_") else name  # private attributes last, as Keras
 
 
-def _contains_layers(value) -> bool:
+def _contains_layers(value, depth: int = 0) -> bool:
+    """Whether a (nested) list, tuple or dict holds a layer or an optimizer."""
+    if isinstance(value, (Layer, Optimizer)):
+        return True
+    if depth > 8 or not isinstance(value, (list, tuple, dict)):
+        return False
     items = value.values() if isinstance(value, dict) else value
-    return any(isinstance(item, (Layer, list, tuple, dict)) for item in items)
+    return any(_contains_layers(item, depth + 1) for item in items)
 
 
 def _children(obj):
@@ -75,7 +80,8 @@ def _children(obj):
         if attribute in _SKIPPED_ATTRIBUTES:
             continue
         value = vars(obj)[attribute]
-        if isinstance(value, (Layer, Optimizer)) or isinstance(value, (list, tuple, dict)) and value and _contains_layers(value):
+        is_container = isinstance(value, (list, tuple, dict)) and _contains_layers(value)
+        if isinstance(value, (Layer, Optimizer)) or is_container:
             yield attribute, value
 
 
