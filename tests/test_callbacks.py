@@ -94,7 +94,7 @@ def test_csv_logger_writes_one_row_per_epoch(tmp_path):
     model.fit(x, y, epochs=1, verbose=0, validation_split=0.25,
               callbacks=[keras.callbacks.CSVLogger(path, append=True)])
     assert len(list(csv.reader(path.open()))) == 4
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
+    assert [p.name for p in tmp_path.iterdir()] == ["log.csv"]  # no temporary files left
 
 
 def test_lambda_callback_and_batch_hooks():

@@ -20,6 +20,7 @@ import warnings
 
 import numpy as np
 
+from numkeras.utils.files import write_text_atomic
 from numkeras.utils.progbar import Progbar
 
 
@@ -414,23 +415,6 @@ class CSVLogger(Callback):
 
 def _csv_value(value) -> str:
     return repr(float(value)) if isinstance(value, (float, np.floating)) else str(value)
-
-
-def write_text_atomic(path: str, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it into place."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
 
 
 class BackupAndRestore(Callback):

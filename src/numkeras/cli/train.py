@@ -20,7 +20,6 @@ import math
 import os
 import pathlib
 import sys
-import tempfile
 import time
 
 import numpy as np
@@ -29,6 +28,7 @@ from numkeras import callbacks, config, layers
 from numkeras.datasets import DatasetNotFoundError, DownloadError, IDXFormatError
 from numkeras.models import Sequential
 from numkeras.utils import plotting
+from numkeras.utils.files import write_atomic, write_text_atomic
 
 DATASETS = {"fashion_mnist": "Fashion-MNIST", "mnist": "MNIST"}
 MODELS = ("mlp", "cnn")
@@ -372,7 +372,7 @@ def write_run_files(directory: pathlib.Path, model, history, architecture: dict,
     files = [save_model(model, directory, architecture), "history.csv"]
     labels = {"dataset": dataset, "title": DATASETS.get(dataset, dataset),
               "class_names": list(class_names)}
-    callbacks.write_text_atomic(directory / LABELS_FILE, json.dumps(labels, indent=2) + "\n")
+    write_text_atomic(directory / LABELS_FILE, json.dumps(labels, indent=2) + "\n")
     files.append(LABELS_FILE)
     try:
         plotting.plot_history(history, directory / "history.png")
@@ -411,27 +411,10 @@ def _warn_not_saved(error: Exception) -> None:
 
 
 def save_npz_atomic(path: pathlib.Path, model, architecture: dict) -> None:
-    """Write ``weight_0 ... weight_n`` and ``architecture`` to a temporary file, then rename."""
+    """Write ``weight_0 ... weight_n`` and ``architecture`` atomically."""
     arrays = {f"weight_{index}": value for index, value in enumerate(model.get_weights())}
     arrays["architecture"] = np.array(json.dumps(architecture))
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+    write_atomic(path, lambda handle: np.savez(handle, **arrays))
 
 
 def load_npz_model(path: pathlib.Path) -> Sequential:

@@ -22,7 +22,8 @@ import hashlib
 import os
 import pathlib
 import sys
-import tempfile
+
+from numkeras.utils.files import atomic_file
 
 _CHUNK = 1 << 16
 DEFAULT_TIMEOUT = 60.0  # seconds of silence on the socket before giving up
@@ -105,36 +106,30 @@ def _download_once(url, destination, sha256, size, timeout, quiet, stream) -> pa
     import urllib.error
     import urllib.request
 
-    # The temporary file sits in the destination's directory so the final rename never crosses
-    # file systems (which would make it a non-atomic copy). A leading dot keeps it out of the way.
-    handle, temp_name = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".part",
-                                         dir=destination.parent)
-    temp = pathlib.Path(temp_name)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-            try:
-                with urllib.request.urlopen(request, timeout=timeout) as response:
-                    received, digest, declared = _stream_body(
-                        response, out, url, temp, size, quiet, stream)
-            except DownloadError:
-                raise
-            except urllib.error.HTTPError as error:
-                error.close()
-                raise DownloadError(f"Could not download {url}: HTTP {error.code} "
-                                    f"{error.reason}. Check the address (base URL).") from error
-            except urllib.error.URLError as error:
-                raise _ConnectionProblem(f"connection failed ({error.reason})") from error
-            except http.client.IncompleteRead as error:
-                raise _ConnectionProblem("the connection closed before the end of the body "
-                                         "announced by Content-Length") from error
-            except TimeoutError as error:
-                raise _ConnectionProblem(f"timed out: no data for {timeout:g} s") from error
-            except (ConnectionError, http.client.HTTPException, OSError) as error:
-                raise _ConnectionProblem(f"connection lost ({type(error).__name__}: "
-                                         f"{error})") from error
-            out.flush()
-            os.fsync(out.fileno())  # the bytes reach the disk before the name points at them
+    # atomic_file keeps the temporary file in the destination's directory (so the final rename
+    # never crosses file systems) and deletes it when any check below raises.
+    with atomic_file(destination) as out:
+        request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                received, digest, declared = _stream_body(
+                    response, out, url, out.name, size, quiet, stream)
+        except DownloadError:
+            raise
+        except urllib.error.HTTPError as error:
+            error.close()
+            raise DownloadError(f"Could not download {url}: HTTP {error.code} "
+                                f"{error.reason}. Check the address (base URL).") from error
+        except urllib.error.URLError as error:
+            raise _ConnectionProblem(f"connection failed ({error.reason})") from error
+        except http.client.IncompleteRead as error:
+            raise _ConnectionProblem("the connection closed before the end of the body "
+                                     "announced by Content-Length") from error
+        except TimeoutError as error:
+            raise _ConnectionProblem(f"timed out: no data for {timeout:g} s") from error
+        except (ConnectionError, http.client.HTTPException, OSError) as error:
+            raise _ConnectionProblem(f"connection lost ({type(error).__name__}: "
+                                     f"{error})") from error
         if declared is not None and received != declared:
             raise _ConnectionProblem(f"the body was cut short: received {received:,} of the "
                                      f"{declared:,} bytes announced by Content-Length")
@@ -145,11 +140,7 @@ def _download_once(url, destination, sha256, size, timeout, quiet, stream) -> pa
             raise DownloadError(f"Could not download {url}: SHA-256 mismatch, expected {sha256}, "
                                 f"got {digest}. The server sent a different or damaged file; "
                                 "nothing was saved.")
-        os.replace(temp, destination)
-        return destination
-    finally:
-        # After a successful os.replace the temporary name no longer exists.
-        temp.unlink(missing_ok=True)
+    return destination
 
 
 def _stream_body(response, out, url, temp, size, quiet, stream):

@@ -12,7 +12,7 @@ import os
 
 from numkeras.saving import archive, legacy_h5, serialization
 from numkeras.saving import weights as weights_module
-from numkeras.saving.atomic import write_atomic
+from numkeras.utils.files import write_atomic
 from numkeras.saving.errors import SavingError
 
 _ZIP_SIGNATURE = b"PK\x03\x04"

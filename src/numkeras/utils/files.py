@@ -1,7 +1,8 @@
 """Atomic file writes: a temporary file in the target's directory, then ``os.replace``.
 
-A crash (or SIGKILL) at any moment leaves either the previous file or the new one, never half
-of one: the rename is atomic on POSIX and Windows file systems.
+Every file numkeras writes (models, weights, checkpoints, logs, plots, downloads) goes through
+here. A crash (or SIGKILL) at any moment leaves either the previous file or the new one, never
+half of one: the rename is atomic on POSIX and Windows file systems.
 
 >>> import os, tempfile
 >>> path = os.path.join(tempfile.mkdtemp(), "out.bin")
@@ -12,15 +13,18 @@ b'abc'
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 
 
-def write_atomic(path, write, overwrite: bool = True) -> None:
-    """Call ``write(handle)`` on a new temporary file beside ``path``, then rename it to ``path``.
+@contextlib.contextmanager
+def atomic_file(path, overwrite: bool = True):
+    """A binary file handle whose contents replace ``path`` only if the block succeeds.
 
-    The temporary file is flushed and fsynced before the rename, and removed if ``write`` fails.
-    ``overwrite=False`` refuses to replace an existing file.
+    The temporary file is flushed and fsynced before the rename, and removed if the block
+    raises (so a failed checksum, say, leaves nothing behind). ``overwrite=False`` refuses to
+    replace an existing file.
     """
     path = os.fspath(path)
     if not overwrite and os.path.exists(path):
@@ -32,7 +36,7 @@ def write_atomic(path, write, overwrite: bool = True) -> None:
     temporary = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
     try:
         with open(temporary, "xb") as handle:
-            write(handle)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
@@ -41,6 +45,17 @@ def write_atomic(path, write, overwrite: bool = True) -> None:
             os.unlink(temporary)
         raise
     _fsync_directory(directory)
+
+
+def write_atomic(path, write, overwrite: bool = True) -> None:
+    """Call ``write(handle)`` on a new temporary file beside ``path``, then rename it to ``path``."""
+    with atomic_file(path, overwrite=overwrite) as handle:
+        write(handle)
+
+
+def write_text_atomic(path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    write_atomic(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
 def _fsync_directory(directory: str) -> None:
