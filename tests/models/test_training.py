@@ -246,3 +246,30 @@ def test_nan_loss_stops_with_terminate_on_nan(capsys):
                         callbacks=[keras.callbacks.TerminateOnNaN()])
     assert "Invalid loss, terminating training" in capsys.readouterr().out
     assert len(history.history["loss"]) == 1
+
+
+def test_freezing_a_layer_between_fits_takes_effect():
+    x, y = synthetic_images(64)
+    model = compiled_lecture_model(optimizer="sgd")
+    model.fit(x, y, verbose=0)
+    frozen = model.layers[1].get_weights()
+    model.layers[1].trainable = False
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, verbose=0)
+    for before, after in zip(frozen, model.layers[1].get_weights()):
+        np.testing.assert_array_equal(before, after)
+
+
+def test_add_loss_from_a_custom_layer_counts_in_training():
+    class Penalised(keras.layers.Layer):
+        def call(self, x):
+            self.add_loss(ops_sum_of_squares(x) * 0.0 + 5.0)
+            return x
+
+    def ops_sum_of_squares(x):
+        return (x * x).sum()
+
+    model = keras.Sequential([keras.Input((3,)), Penalised(), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.zeros((4, 3), np.float32), np.zeros((4, 1), np.float32)
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(5.0)

@@ -19,6 +19,18 @@ import numpy as np
 
 from numkeras.backprop.tensor import Tensor
 
+_structure_version = [0]
+
+
+def structure_version() -> int:
+    """A counter that changes whenever the set of trainable or regularized variables of any
+    model may have changed, so a model can cache those lists between training steps."""
+    return _structure_version[0]
+
+
+def bump_structure_version() -> None:
+    _structure_version[0] += 1
+
 
 class Variable(Tensor):
     """A named, optionally trainable leaf tensor.
@@ -31,7 +43,7 @@ class Variable(Tensor):
         constraint: optional callable applied to the value after each optimizer step.
     """
 
-    __slots__ = ("name", "path", "regularizer", "constraint", "_trainable")
+    __slots__ = ("name", "path", "constraint", "_trainable", "_regularizer")
 
     def __init__(self, value, name: str = "variable", trainable: bool = True, dtype=None,
                  regularizer=None, constraint=None):
@@ -50,6 +62,16 @@ class Variable(Tensor):
     def trainable(self, value: bool) -> None:
         self._trainable = bool(value)
         self.requires_grad = self._trainable
+        bump_structure_version()
+
+    @property
+    def regularizer(self):
+        return self._regularizer
+
+    @regularizer.setter
+    def regularizer(self, value) -> None:
+        self._regularizer = value
+        bump_structure_version()
 
     def assign(self, value) -> None:
         """Copy ``value`` into the variable in place, after checking its shape."""

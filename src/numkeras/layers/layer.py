@@ -27,6 +27,7 @@ from numkeras import constraints as _constraints
 from numkeras import initializers as _initializers
 from numkeras import regularizers as _regularizers
 from numkeras.backprop import Tensor, Variable, no_grad
+from numkeras.backprop.variable import bump_structure_version
 from numkeras.utils import naming
 
 _BASE_KWARGS = ("input_shape", "input_dim", "batch_input_shape", "batch_size", "autocast",
@@ -109,7 +110,7 @@ class Layer:
         self._non_trainable_weights: list[Variable] = []
         self.input_spec = None
         self.activity_regularizer = _regularizers.get(kwargs.get("activity_regularizer"))
-        self._activity_losses: list = []
+        self._call_losses: list = []
         self._build_input_shape = None
         self._output_shape = None
         self._initial_weights = kwargs.get("weights")
@@ -129,6 +130,7 @@ class Layer:
     def _track(self, layer: "Layer") -> None:
         if not any(layer is known for known in self._layers):
             self._layers.append(layer)
+            bump_structure_version()
 
     # ----- weights -----
     def add_weight(self, name: str = "variable", shape=(), initializer=None, dtype=None,
@@ -145,6 +147,7 @@ class Layer:
                             constraint=_constraints.get(constraint))
         variable.path = f"{self.name}/{name}"
         (self._trainable_weights if trainable else self._non_trainable_weights).append(variable)
+        bump_structure_version()
         return variable
 
     @property
@@ -180,6 +183,7 @@ class Layer:
     def trainable(self, value: bool) -> None:
         """Freeze (False) or unfreeze the layer, its weights and its sublayers."""
         self._trainable = bool(value)
+        bump_structure_version()
         for w in self._trainable_weights:
             w.trainable = self._trainable
         for layer in self._layers:
@@ -216,15 +220,33 @@ class Layer:
             )
         return int(sum(w.size for w in self.weights))
 
+    def add_loss(self, loss) -> None:
+        """Add a penalty (a scalar Tensor computed in ``call``) to the training loss.
+
+        Losses added during a call replace those of the previous call.
+        """
+        self._call_losses.append(loss)
+
     @property
     def losses(self) -> list:
-        """Penalties to add to the loss: weight regularizers and activity regularization."""
+        """Penalties to add to the loss: weight regularizers and losses of the last call."""
         own = self._trainable_weights + self._non_trainable_weights  # sublayers add their own
         penalties = [w.regularizer(w) for w in own if w.regularizer is not None]
-        penalties += self._activity_losses
+        penalties += self._call_losses
         for layer in self._layers:
             penalties += layer.losses
         return penalties
+
+    def flatten_layers(self) -> list["Layer"]:
+        """This layer and all its sublayers, depth first, each once."""
+        out, seen, stack = [], set(), [self]
+        while stack:
+            layer = stack.pop()
+            if id(layer) not in seen:
+                seen.add(id(layer))
+                out.append(layer)
+                stack.extend(reversed(layer._layers))
+        return out
 
     # ----- lifecycle -----
     def build(self, input_shape) -> None:
@@ -253,13 +275,14 @@ class Layer:
             self.build_from_shape(x.shape)
         if self.input_spec is not None:
             self.input_spec.check(self.name, x.shape)
+        if self._call_losses:
+            self._call_losses = []
         out = self.call(x, training=training, **kwargs) if self._call_takes_training \
             else self.call(x, **kwargs)
         if self._output_shape is None:
             self._output_shape = (None,) + tuple(out.shape[1:])
-        if self.activity_regularizer is not None:
-            self._activity_losses = [
-                self.activity_regularizer(out) * (1.0 / max(1, out.shape[0]))]
+        if self.activity_regularizer is not None:  # Keras: the penalty per sample of the batch
+            self.add_loss(self.activity_regularizer(out) * (1.0 / max(1, out.shape[0])))
         return out
 
     def compute_output_shape(self, input_shape) -> tuple:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from numkeras.backprop.variable import bump_structure_version
 from numkeras.layers import core
 from numkeras.layers.layer import Layer, dtype_policy, standardize_shape
 from numkeras.models.model import Model
@@ -67,6 +68,7 @@ class Sequential(Model):
             self._set_input_layer(core.InputLayer(batch_shape=layer._batch_input_shape,
                                                   name=naming.unique_name("input_layer")))
         self._layers.append(layer)
+        bump_structure_version()
         if rebuild:
             self._rebuild()
 
@@ -75,6 +77,7 @@ class Sequential(Model):
         if not self._layers:
             raise EmptyModelError("There are no layers in the model.")
         layer = self._layers.pop()
+        bump_structure_version()
         self.built = False
         self._buffer = None
         if rebuild:

@@ -13,7 +13,7 @@ import numpy as np
 
 from numkeras import callbacks as callbacks_module
 from numkeras import config, losses, metrics as metrics_module, optimizers
-from numkeras.backprop import ParameterBuffer, Tensor, no_grad, ops
+from numkeras.backprop import ParameterBuffer, Tensor, no_grad, ops, structure_version
 from numkeras.utils import data
 
 _DEFAULT_BATCH_SIZE = 32
@@ -115,9 +115,24 @@ class Trainer:
     def compute_loss(self, y, y_pred: Tensor, sample_weight=None) -> Tensor:
         """The compiled loss on a batch plus every regularization penalty of the model."""
         total = self._loss_function(y, y_pred, sample_weight=sample_weight)
-        for penalty in self.losses:
-            total = ops.add(total, penalty)
+        _, regularized, layers = self._structure()
+        for variable in regularized:
+            total = ops.add(total, variable.regularizer(variable))
+        for layer in layers:
+            for penalty in layer._call_losses:
+                total = ops.add(total, penalty)
         return total
+
+    def _structure(self) -> tuple:
+        """(trainable weights, regularized weights, layers), cached between steps until a layer,
+        weight, trainable flag or regularizer changes (``structure_version``)."""
+        version = structure_version()
+        if getattr(self, "_structure_cache", (None,))[0] != version:
+            weights, layers = self.weights, self.flatten_layers()
+            self._structure_cache = (version, (
+                self.trainable_weights, [w for w in weights if w.regularizer is not None],
+                layers))
+        return self._structure_cache[1]
 
     def _update_logs(self, y, y_pred: Tensor, loss: Tensor, sample_weight) -> dict:
         batch = len(y)
@@ -132,7 +147,7 @@ class Trainer:
 
     def _parameter_buffer(self) -> ParameterBuffer:
         """The flat buffer of the trainable weights, rebuilt if the set of them changed."""
-        trainable = self.trainable_weights
+        trainable = self._structure()[0]
         if self._buffer is None or not self._buffer.holds(trainable):
             if not trainable:
                 raise ValueError(f"Model '{self.name}' has no trainable weights to train. "
