@@ -19,6 +19,7 @@ import numpy as np
 _FLOATX = "float32"
 _EPSILON = 1e-7
 _IMAGE_DATA_FORMAT = "channels_last"
+_BLAS_THREADS: int | None = 1
 _seed_sequence = np.random.SeedSequence()
 
 
@@ -51,6 +52,24 @@ def set_epsilon(value: float) -> None:
 def image_data_format() -> str:
     """Always ``"channels_last"``: images are ``(batch, height, width, channels)``."""
     return _IMAGE_DATA_FORMAT
+
+
+def blas_threads() -> int | None:
+    """BLAS threads used inside fit/evaluate/predict (None: whatever the BLAS library uses).
+
+    The default is 1: the matrix products of small models take microseconds, and a second BLAS
+    thread costs more to wake than it saves, and far more when another process is busy (see
+    docs/benchmarks.md). Set more for large layers or large batches on an idle machine.
+    """
+    return _BLAS_THREADS
+
+
+def set_blas_threads(count: int | None) -> None:
+    """Set the BLAS thread count used inside fit/evaluate/predict; None leaves BLAS alone."""
+    global _BLAS_THREADS
+    if count is not None and (not isinstance(count, int) or count < 1):
+        raise ValueError(f"set_blas_threads expects a positive integer or None, got {count!r}.")
+    _BLAS_THREADS = count
 
 
 def set_random_seed(seed: int) -> None:

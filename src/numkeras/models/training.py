@@ -9,14 +9,28 @@ across machines has one buffer to reduce).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from numkeras import callbacks as callbacks_module
 from numkeras import config, losses, metrics as metrics_module, optimizers
 from numkeras.backprop import ParameterBuffer, Tensor, no_grad, ops, structure_version
+from numkeras.backprop.blas import blas_threads
 from numkeras.utils import data
 
 _DEFAULT_BATCH_SIZE = 32
+
+
+def _with_blas_threads(method):
+    """Run ``method`` with ``config.blas_threads()`` BLAS threads (restored afterwards)."""
+
+    @functools.wraps(method)
+    def wrapped(*args, **kwargs):
+        with blas_threads(config.blas_threads()):
+            return method(*args, **kwargs)
+
+    return wrapped
 
 
 class Trainer:
@@ -180,6 +194,7 @@ class Trainer:
         self.check_input_shape(input_shape, method)
 
     # ----- fit -----
+    @_with_blas_threads
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
@@ -263,6 +278,7 @@ class Trainer:
         return self._prepare(x_val, y_val, rest[0] if rest else None, "fit")
 
     # ----- evaluate -----
+    @_with_blas_threads
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False):
         """Loss and metrics on ``(x, y)``: a float when there are no metrics, else
@@ -297,6 +313,7 @@ class Trainer:
         return logs
 
     # ----- predict -----
+    @_with_blas_threads
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Model outputs for ``x`` as one float32 NumPy array, computed batch by batch."""
         batch_size = _check_batch_size(batch_size)
@@ -322,6 +339,7 @@ class Trainer:
         return output
 
     # ----- single batches -----
+    @_with_blas_threads
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
         """One optimizer step on exactly this batch; returns loss (and metrics)."""
@@ -334,6 +352,7 @@ class Trainer:
         logs = self.train_step(x.astype(config.floatx(), copy=False), y, weights)
         return _format_logs(logs, return_dict)
 
+    @_with_blas_threads
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss (and metrics) on exactly this batch, without training."""
         self._assert_compiled("test_on_batch")
@@ -342,6 +361,7 @@ class Trainer:
         logs = self.test_step(x.astype(config.floatx(), copy=False), y, sample_weight)
         return _format_logs(logs, return_dict)
 
+    @_with_blas_threads
     def predict_on_batch(self, x) -> np.ndarray:
         """Model outputs for exactly this batch, as a NumPy array."""
         x = data.check_array(x, "x")
