@@ -128,6 +128,19 @@ class Mean(Metric):
         self.total, self.count = 0.0, 0.0
 
     def update_state(self, values, sample_weight=None) -> None:
+        if sample_weight is None or isinstance(sample_weight, (int, float)):
+            # Fast path of the training loop: a scalar (the batch loss, weighted by the batch
+            # size) or one value per sample without weights.
+            if isinstance(values, float):
+                weight = 1.0 if sample_weight is None else float(sample_weight)
+                self.total += values * weight
+                self.count += weight
+                return
+            array = np.asarray(values)
+            if sample_weight is None and array.ndim == 1:
+                self.total += float(array.sum(dtype=np.float64))
+                self.count += array.shape[0]
+                return
         values, weights = _samplewise(values, sample_weight, np.mean)
         self.total += float(np.sum(values))
         if weights is not None:
