@@ -88,8 +88,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="fraction of the training images held out to validate after each epoch, taken "
              "from the end as Keras does. Default 0: train on all of them, as the lecture's "
              "code does; the test set is evaluated after each epoch in any case")
-    add("--seed", type=_seed, default=None,
-        help="seed for weights, shuffling and dropout, so that a run repeats exactly")
+    add("--seed", type=_seed, default=0,
+        help="seed for weights, shuffling and dropout, so that a run repeats exactly "
+             "(default 0; 'random' for a fresh seed each run)")
     add("--output", type=_output_dir, default=None, metavar="DIR",
         help="directory for the run's files (default runs/<timestamp>/)")
     add("--quiet", action="store_true",
@@ -112,7 +113,9 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _seed(text: str) -> int:
+def _seed(text: str) -> int | None:
+    if text == "random":
+        return None
     try:
         value = int(text)
     except ValueError:
