@@ -79,7 +79,7 @@ def test_defaults_are_the_lecture_experiment():
     assert (args.dataset, args.model, args.epochs, args.batch_size) == ("fashion_mnist", "mlp",
                                                                        5, 32)
     assert (args.hidden, args.activation, args.optimizer) == ([128], "relu", "adam")
-    assert (args.learning_rate, args.validation_split, args.seed) == (None, 0.0, None)
+    assert (args.learning_rate, args.validation_split, args.seed) == (None, 0.0, 0)
     assert (args.output, args.quiet) == (None, False)
 
 
