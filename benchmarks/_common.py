@@ -1,0 +1,92 @@
+"""What every benchmark worker shares: the workloads' definitions, the data, timing, reporting.
+
+The workers (``worker.py`` and the modules it dispatches to) run in their own processes, one
+system and one workload each, and hand their figures to ``run.py`` as one JSON line on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import time
+
+import numpy as np
+
+# The models: hidden layer widths between Flatten(28, 28) and Dense(10, softmax).
+MODELS = {
+    "lecture": (128,),    # the lecture's Flatten -> Dense(128, relu) -> Dense(10, softmax)
+    "deep": (64,) * 10,   # a deep narrow MLP: ten hidden Dense(64, relu)
+}
+# Training workloads: name -> (model, batch size, epochs of a full run).
+TRAINING = {
+    "lecture32": ("lecture", 32, 5),
+    "lecture256": ("lecture", 256, 5),
+    "deep32": ("deep", 32, 3),
+}
+IMAGE_SHAPE = (28, 28)
+CLASSES = 10
+PREDICT_BATCHES = (10_000, 32)
+RESULT_MARKER = "BENCH-RESULT "  # a worker's one line for run.py; other output is ignored
+SEED = 0
+
+
+def save_data(directory: str, x_train, y_train, x_test, y_test) -> None:
+    """Write the arrays every system trains on: images float32 in [0, 1], labels int64."""
+    os.makedirs(directory, exist_ok=True)
+    for name, array, dtype in (("x_train", x_train, np.float32), ("y_train", y_train, np.int64),
+                               ("x_test", x_test, np.float32), ("y_test", y_test, np.int64)):
+        np.save(os.path.join(directory, f"{name}.npy"), np.ascontiguousarray(array, dtype=dtype))
+
+
+def load_data(directory: str, mmap: bool = True):
+    """``(x_train, y_train, x_test, y_test)`` from ``save_data``'s files.
+
+    With ``mmap`` the images stay in the page cache, shared by all the workers, and only the
+    pages a process touches count towards its memory; ``mmap=False`` reads private copies (for
+    frameworks that need writable arrays).
+    """
+    mode = "r" if mmap else None
+    arrays = [np.load(os.path.join(directory, f"{name}.npy"), mmap_mode=mode)
+              for name in ("x_train", "y_train", "x_test", "y_test")]
+    # Plain ndarray views of the maps: some frameworks special-case the np.memmap subclass.
+    return tuple(np.asarray(a) for a in arrays)
+
+
+def epoch_seconds(times: list[float]) -> float:
+    """The figure of one training run: the median epoch, leaving out the first (warm-up,
+    compilation, first-touch page faults); a one-epoch run has only that one."""
+    return statistics.median(times[1:] if len(times) > 1 else times)
+
+
+def per_call_seconds(fn, budget_s: float = 1.0, blocks: int = 10, warmup: int = 2) -> float:
+    """Median seconds per call of ``fn`` over ``blocks`` timed blocks of equal length.
+
+    Fast calls run many times per block so the clock's resolution and the loop do not count;
+    slow ones run at least three times whatever the budget.
+    """
+    for _ in range(warmup):
+        fn()
+    start = time.perf_counter()
+    fn()
+    once = max(time.perf_counter() - start, 1e-7)
+    blocks = max(3, min(blocks, int(budget_s / once)))
+    inner = max(1, int(budget_s / blocks / once))
+    samples = []
+    for _ in range(blocks):
+        start = time.perf_counter()
+        for _ in range(inner):
+            fn()
+        samples.append((time.perf_counter() - start) / inner)
+    return statistics.median(samples)
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def emit(result: dict) -> None:
+    """Hand the result to run.py: one marked JSON line, after whatever the framework printed."""
+    print(RESULT_MARKER + json.dumps(result), flush=True)

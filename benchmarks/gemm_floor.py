@@ -1,0 +1,74 @@
+"""The GEMM floor: how long the matrix products of training and prediction take on their own.
+
+A training step of an MLP does three matrix products per Dense layer: ``x @ W`` forward, then
+``x.T @ g`` (the kernel's gradient) and ``g @ W.T`` (the input's gradient; not for the first
+layer, whose input is the data). Timing exactly those products for the step's shapes, in
+float32 with preallocated outputs, gives the time no implementation of the same algorithm on
+the same BLAS can beat; ``run.py`` states the batch-256 target relative to it. Prediction's
+floor is the forward products alone at batch 10,000.
+
+The BLAS thread count is the process's: ``run.py`` runs this once with OPENBLAS_NUM_THREADS=1
+and once with the library's default.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from _common import CLASSES, MODELS, TRAINING, per_call_seconds
+
+INPUTS = 28 * 28
+
+
+def _widths(model: str) -> list[int]:
+    return [INPUTS, *MODELS[model], CLASSES]
+
+
+def step_products(widths: list[int], batch: int, rng) -> list[tuple]:
+    """``(a, b, out)`` for each matrix product of one training step, inputs random."""
+    def rand(*shape):
+        return rng.standard_normal(shape, dtype=np.float32)
+
+    products = []
+    for layer, (fan_in, fan_out) in enumerate(itertools.pairwise(widths)):
+        x, kernel, grad = rand(batch, fan_in), rand(fan_in, fan_out), rand(batch, fan_out)
+        products.append((x, kernel, np.empty((batch, fan_out), np.float32)))     # forward
+        products.append((x.T, grad, np.empty((fan_in, fan_out), np.float32)))    # dW
+        if layer > 0:
+            products.append((grad, kernel.T, np.empty((batch, fan_in), np.float32)))  # dx
+    return products
+
+
+def step_flops(widths: list[int], batch: int) -> int:
+    pairs = list(itertools.pairwise(widths))
+    return sum(2 * batch * a * b * (2 if layer == 0 else 3) for layer, (a, b) in enumerate(pairs))
+
+
+def _run(products) -> None:
+    for a, b, out in products:
+        np.matmul(a, b, out=out)
+
+
+def measure(n_train: int, n_test: int, budget_s: float = 1.0) -> dict:
+    """Floor seconds per epoch of each training workload and bare predict throughput."""
+    rng = np.random.default_rng(0)
+    result = {"floor_s": {}, "gflop_per_epoch": {}, "gflops": {}}
+    for name, (model, batch, _) in TRAINING.items():
+        widths = _widths(model)
+        products = step_products(widths, batch, rng)
+        step_s = per_call_seconds(lambda p=products: _run(p), budget_s)
+        steps = n_train / batch
+        result["floor_s"][name] = step_s * steps
+        result["gflop_per_epoch"][name] = step_flops(widths, batch) * steps / 1e9
+        result["gflops"][name] = step_flops(widths, batch) / step_s / 1e9
+    widths = _widths("lecture")
+    batch = n_test
+    forward = []
+    a = rng.standard_normal((batch, widths[0]), dtype=np.float32)
+    for fan_in, fan_out in itertools.pairwise(widths):
+        out = np.empty((batch, fan_out), np.float32)
+        forward.append((a, rng.standard_normal((fan_in, fan_out), dtype=np.float32), out))
+        a = out
+    result["predict_sps"] = batch / per_call_seconds(lambda: _run(forward), budget_s)
+    return result

@@ -1,0 +1,104 @@
+"""PyTorch eager: the same model and training loop, written by hand as a PyTorch user would.
+
+The model is Keras's, initialised as Keras does (Glorot-uniform kernels, zero biases); the
+loss is ``CrossEntropyLoss`` on the logits (softmax applied for predictions, as the Keras model's
+last layer does); Adam gets Keras's defaults (``eps=1e-7``). Like Keras's ``fit`` the loop
+reshuffles every epoch and keeps the running loss and accuracy. ``torch.set_num_threads`` is
+left at its default, which the result reports.
+"""
+
+from __future__ import annotations
+
+import time
+
+from _common import CLASSES, PREDICT_BATCHES, SEED, per_call_seconds
+
+
+def build(hidden):
+    import torch
+    from torch import nn
+
+    torch.manual_seed(SEED)
+    layers, width = [nn.Flatten()], 28 * 28
+    for units in hidden:
+        layers += [nn.Linear(width, units), nn.ReLU()]
+        width = units
+    layers.append(nn.Linear(width, CLASSES))
+    model = nn.Sequential(*layers)
+    for layer in model:
+        if isinstance(layer, nn.Linear):
+            nn.init.xavier_uniform_(layer.weight)
+            nn.init.zeros_(layer.bias)
+    return model
+
+
+def _threads() -> dict:
+    import torch
+
+    return {"torch_threads": torch.get_num_threads(),
+            "torch_interop_threads": torch.get_num_interop_threads()}
+
+
+def train(data, hidden, batch_size: int, epochs: int) -> dict:
+    import torch
+
+    x_np, y_np, x_test_np, y_test_np = data
+    x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
+    model = build(hidden)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-7)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    generator = torch.Generator().manual_seed(SEED)
+    n, times = len(x), []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        model.train()
+        order = torch.randperm(n, generator=generator)
+        loss_sum = torch.zeros(())
+        correct = torch.zeros((), dtype=torch.int64)
+        for begin in range(0, n, batch_size):
+            index = order[begin:begin + batch_size]
+            x_batch, y_batch = x[index], y[index]
+            logits = model(x_batch)
+            loss = loss_fn(logits, y_batch)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            with torch.no_grad():
+                loss_sum += loss * len(index)
+                correct += (logits.argmax(dim=1) == y_batch).sum()
+        _ = float(loss_sum) / n, int(correct) / n  # the epoch's logs, as fit reports them
+        times.append(time.perf_counter() - start)
+    probabilities = _predict(model, torch.from_numpy(x_test_np), 1000)
+    accuracy = float((probabilities.argmax(dim=1) == torch.from_numpy(y_test_np)).double().mean())
+    return {"epoch_s": times, "test_acc": accuracy, **_threads()}
+
+
+def _predict(model, x, batch_size: int):
+    import torch
+
+    model.eval()
+    out = torch.empty((len(x), CLASSES))
+    with torch.no_grad():
+        for begin in range(0, len(x), batch_size):
+            out[begin:begin + batch_size] = torch.softmax(model(x[begin:begin + batch_size]), 1)
+    return out
+
+
+def infer(data, hidden, budget_s: float) -> dict:
+    import torch
+
+    x_test = torch.from_numpy(data[2])
+    one = x_test[:1]
+    model = build(hidden).eval()
+    result = {}
+    for batch in PREDICT_BATCHES:
+        seconds = per_call_seconds(lambda b=batch: _predict(model, x_test, b), budget_s)
+        result[f"predict{batch}_sps"] = len(x_test) / seconds
+
+    def call():
+        with torch.no_grad():
+            return torch.softmax(model(one), 1)
+
+    result["call_us"] = per_call_seconds(call, budget_s) * 1e6
+    return {**result, **_threads()}
+

@@ -1,0 +1,65 @@
+"""Run one workload of one system in this process and print its figures (for run.py).
+
+Usage: ``python benchmarks/worker.py SYSTEM WORKLOAD --data DIR [--epochs N] [--budget S]``
+
+SYSTEM: numkeras, keras-tensorflow, keras-jax, torch, numpy (the hand-written loop) or gemm
+(the GEMM floor). WORKLOAD: a training workload of ``_common.TRAINING`` (``lecture32``,
+``lecture256``, ``deep32``), ``infer`` (predict throughput and one-sample latencies), or, for
+gemm, ``floor``. The result is one JSON line after ``_common.RESULT_MARKER``; a training
+run also reports the process's peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from _common import MODELS, TRAINING, emit, load_data, peak_rss_mb
+
+SYSTEMS = ("numkeras", "keras-tensorflow", "keras-jax", "torch", "numpy", "gemm")
+
+
+def run(system: str, workload: str, data_dir: str, epochs: int | None, budget_s: float) -> dict:
+    if system == "gemm":
+        import gemm_floor
+
+        _, y_train, x_test, _ = load_data(data_dir)
+        return gemm_floor.measure(len(y_train), len(x_test), budget_s)
+    # PyTorch needs writable arrays: it gets private copies; the others map the shared files.
+    data = load_data(data_dir, mmap=system != "torch")
+    if system == "torch":
+        import sys_torch as module
+    elif system == "numpy":
+        import sys_numpy as module
+    else:
+        import functools
+
+        import sys_keras
+
+        module = argparse.Namespace(train=functools.partial(sys_keras.train, system),
+                                    infer=functools.partial(sys_keras.infer, system))
+    if workload == "infer":
+        return module.infer(data, MODELS["lecture"], budget_s)
+    model, batch, default_epochs = TRAINING[workload]
+    result = module.train(data, MODELS[model], batch, epochs or default_epochs)
+    result["peak_rss_mb"] = peak_rss_mb()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("system", choices=SYSTEMS)
+    parser.add_argument("workload", choices=[*TRAINING, "infer", "floor"])
+    parser.add_argument("--data", required=True, help="directory of _common.save_data's files")
+    parser.add_argument("--epochs", type=int, help="epochs of a training run")
+    parser.add_argument("--budget", type=float, default=1.0,
+                        help="seconds of timing per inference figure")
+    args = parser.parse_args()
+    emit(run(args.system, args.workload, args.data, args.epochs, args.budget))
+
+
+if __name__ == "__main__":
+    main()
