@@ -19,7 +19,7 @@ import numpy as np
 _FLOATX = "float32"
 _EPSILON = 1e-7
 _IMAGE_DATA_FORMAT = "channels_last"
-_BLAS_THREADS: int | None = 1
+_BLAS_THREADS: int | None = None
 _seed_sequence = np.random.SeedSequence()
 
 
@@ -55,17 +55,16 @@ def image_data_format() -> str:
 
 
 def blas_threads() -> int | None:
-    """BLAS threads used inside fit/evaluate/predict (None: whatever the BLAS library uses).
+    """BLAS threads for *large* matrix products inside fit/evaluate/predict.
 
-    The default is 1: the matrix products of small models take microseconds, and a second BLAS
-    thread costs more to wake than it saves, and far more when another process is busy (see
-    docs/benchmarks.md). Set more for large layers or large batches on an idle machine.
+    None (the default) means the BLAS library's own setting (usually one per core). Small
+    products always run on one thread there, which is faster (see ``numkeras.backprop.blas``).
     """
     return _BLAS_THREADS
 
 
 def set_blas_threads(count: int | None) -> None:
-    """Set the BLAS thread count used inside fit/evaluate/predict; None leaves BLAS alone."""
+    """Cap the BLAS threads of large products in fit/evaluate/predict; None: the library's."""
     global _BLAS_THREADS
     if count is not None and (not isinstance(count, int) or count < 1):
         raise ValueError(f"set_blas_threads expects a positive integer or None, got {count!r}.")

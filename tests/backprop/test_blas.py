@@ -16,21 +16,31 @@ def test_set_and_restore_threads():
     assert blas.get_blas_threads() == before
 
 
-def test_fit_runs_with_the_configured_thread_count(monkeypatch):
-    seen = []
-    monkeypatch.setattr(keras.config, "_BLAS_THREADS", 1)
-    original = blas.set_blas_threads
-    monkeypatch.setattr(blas, "set_blas_threads", lambda n: seen.append(n) or original(n))
+def test_managed_region_picks_threads_by_product_size():
+    before = blas.get_blas_threads()
+    if before is None:
+        pytest.skip("no controllable BLAS library in this process")
+    with blas.managed(2):
+        blas.for_product(32 * 784 * 128)  # a batch of 32 through Dense(128): small
+        assert blas.get_blas_threads() == 1
+        blas.for_product(10000 * 784 * 128)  # predict on 10,000 images: large
+        assert blas.get_blas_threads() == 2
+    assert blas.get_blas_threads() == before
+    blas.for_product(1)  # outside fit/predict nothing changes
+    assert blas.get_blas_threads() == before
+
+
+def test_fit_restores_the_process_setting():
+    before = blas.get_blas_threads()
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(loss="mse")
     model.fit(np.ones((4, 2)), np.ones(4), verbose=0)
-    if blas.get_blas_threads() is not None:
-        assert seen and seen[0] == 1
+    assert blas.get_blas_threads() == before
 
 
 def test_config_validates_the_count():
     with pytest.raises(ValueError, match="positive integer"):
         keras.config.set_blas_threads(0)
-    keras.config.set_blas_threads(None)
-    assert keras.config.blas_threads() is None
     keras.config.set_blas_threads(1)
+    assert keras.config.blas_threads() == 1
+    keras.config.set_blas_threads(None)

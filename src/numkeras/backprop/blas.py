@@ -1,10 +1,13 @@
 """The number of threads NumPy's BLAS uses for matrix products.
 
-Small products (a batch of 32 through Dense(128)) finish in microseconds; waking a second
-BLAS thread for them costs more than it saves, and on a busy 2-core machine OpenBLAS's spinning
-threads can make a training step ten times slower. numkeras therefore runs training steps with
-one BLAS thread by default (``numkeras.config.set_blas_threads`` changes it) and leaves the rest
-of the process alone.
+Small products (a batch of 32 through Dense(128)) finish in microseconds; waking a second BLAS
+thread for them costs more than it saves, and on a busy 2-core machine OpenBLAS's spinning
+threads made such a training step ten times slower (measured: 0.9 ms vs 9.9 ms). Large
+products (predict on 10,000 images, convolutions) run twice as fast on two threads. So inside
+``fit``/``evaluate``/``predict`` (a :func:`managed` region) each primitive calls
+:func:`for_product` with the size of its matrix product, which picks one thread below
+``SMALL_PRODUCT`` multiply-adds and ``numkeras.config.blas_threads()`` above. Outside those
+regions, and after them, the process's own setting is left as it was.
 
 The thread count is set through OpenBLAS's own C function (found in the loaded library, as
 threadpoolctl does); where none is found (another BLAS, another OS) the calls do nothing.
@@ -25,6 +28,8 @@ _GETTERS = ("openblas_get_num_threads", "scipy_openblas_get_num_threads64_",
             "scipy_openblas_get_num_threads_64_", "openblas_get_num_threads64_",
             "MKL_Get_Max_Threads")
 _controls: list | None = None
+SMALL_PRODUCT = 1 << 24  # multiply-adds; below this one thread is faster (docs/benchmarks.md)
+_managed = {"active": False, "large": None, "current": None}
 
 
 def _loaded_blas_paths() -> list[str]:
@@ -89,3 +94,32 @@ def blas_threads(count: int | None):
     finally:
         if previous is not None:
             set_blas_threads(previous)
+
+
+@contextlib.contextmanager
+def managed(large_threads: int | None):
+    """Let primitives choose BLAS threads by product size inside the block; restore after.
+
+    ``large_threads``: threads for large products (None: the BLAS library's setting on entry).
+    """
+    previous = get_blas_threads()
+    if previous is None or _managed["active"]:
+        yield
+        return
+    _managed.update(active=True, large=large_threads or previous, current=previous)
+    try:
+        yield
+    finally:
+        _managed.update(active=False)
+        set_blas_threads(previous)
+
+
+def for_product(multiply_adds: int) -> None:
+    """Before a matrix product of ``multiply_adds`` (m*n*k): set the thread count it wants."""
+    if not _managed["active"]:
+        return
+    wanted = 1 if multiply_adds < SMALL_PRODUCT else _managed["large"]
+    if wanted != _managed["current"]:
+        for _, setter in _blas_controls():
+            setter(int(wanted))
+        _managed["current"] = wanted

@@ -28,6 +28,7 @@ import threading
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from numkeras.backprop import blas
 from numkeras.backprop.ops import primitive
 
 # ----- scratch memory and fused activations -----
@@ -210,9 +211,11 @@ def conv2d(x, kernel, bias=None, *, strides=(1, 1), padding="valid", dilation_ra
     out_hw = tuple(_valid_length(n, k, s, d, "convolution", x.shape)
                    for n, k, s, d in zip(xp.shape[1:3], (kh, kw), strides, dilation))
     cols, weights = _im2col(xp, kernel, bias, strides, dilation, out_hw)
+    blas.for_product(cols.size * filters)
     out = forward_act(cols @ weights)  # (N*Ho*Wo, F)
 
     def vjp(g, needs):
+        blas.for_product(cols.size * filters)
         gx = gk = gb = None
         with _scratch.arrays((out.shape, out.dtype)) as (buffer,):
             gz = backward_act(g.reshape(out.shape), out, buffer)  # (N*Ho*Wo, F)

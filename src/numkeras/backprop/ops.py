@@ -22,6 +22,7 @@ import builtins
 
 import numpy as np
 
+from numkeras.backprop import blas
 from numkeras.backprop.tensor import Tensor, wrap_primitive
 
 PRIMITIVES: dict = {}
@@ -330,6 +331,7 @@ def pad(x, *, pad_width, value=0.0):
 
 @primitive(selective=True)
 def matmul(x, y):
+    blas.for_product(np.size(x) * np.shape(y)[-1])
     out = np.matmul(x, y)
 
     def vjp(g, needs):
@@ -374,12 +376,14 @@ def dense(x, kernel, bias, *, activation="linear"):
     forward_act, backward_act = _FUSED_ACTIVATIONS[activation]
     batch_shape = x.shape[:-1]
     x2 = x.reshape(-1, x.shape[-1])  # (N, in)
+    blas.for_product(x2.size * kernel.shape[-1])
     z = x2 @ kernel  # (N, out)
     if bias is not None:
         z += bias
     out = forward_act(z)
 
     def vjp(g, needs):
+        blas.for_product(x2.size * kernel.shape[-1])
         gz = backward_act(g.reshape(out.shape), out)  # (N, out)
         gx = (gz @ kernel.T).reshape(x.shape) if needs[0] else None
         gk = x2.T @ gz if needs[1] else None

@@ -16,18 +16,18 @@ import numpy as np
 from numkeras import callbacks as callbacks_module
 from numkeras import config, losses, metrics as metrics_module, optimizers
 from numkeras.backprop import ParameterBuffer, Tensor, no_grad, ops, structure_version
-from numkeras.backprop.blas import blas_threads
+from numkeras.backprop import blas
 from numkeras.utils import data
 
 _DEFAULT_BATCH_SIZE = 32
 
 
 def _with_blas_threads(method):
-    """Run ``method`` with ``config.blas_threads()`` BLAS threads (restored afterwards)."""
+    """Run ``method`` with BLAS threads chosen per matrix product (see ``backprop.blas``)."""
 
     @functools.wraps(method)
     def wrapped(*args, **kwargs):
-        with blas_threads(config.blas_threads()):
+        with blas.managed(config.blas_threads()):
             return method(*args, **kwargs)
 
     return wrapped
