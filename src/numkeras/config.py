@@ -20,6 +20,7 @@ _FLOATX = "float32"
 _EPSILON = 1e-7
 _IMAGE_DATA_FORMAT = "channels_last"
 _BLAS_THREADS: int | None = None
+_KEEP_FREED_MEMORY = True
 _seed_sequence = np.random.SeedSequence()
 
 
@@ -69,6 +70,17 @@ def set_blas_threads(count: int | None) -> None:
     if count is not None and (not isinstance(count, int) or count < 1):
         raise ValueError(f"set_blas_threads expects a positive integer or None, got {count!r}.")
     _BLAS_THREADS = count
+
+
+def keep_freed_memory() -> bool:
+    """Whether training keeps freed memory mapped between steps (see backprop/memory.py)."""
+    return _KEEP_FREED_MEMORY
+
+
+def set_keep_freed_memory(value: bool) -> None:
+    """Turn off (False) the glibc tuning applied at the first fit/evaluate/predict."""
+    global _KEEP_FREED_MEMORY
+    _KEEP_FREED_MEMORY = bool(value)
 
 
 def set_random_seed(seed: int) -> None:

@@ -44,3 +44,10 @@ def test_config_validates_the_count():
     keras.config.set_blas_threads(1)
     assert keras.config.blas_threads() == 1
     keras.config.set_blas_threads(None)
+
+
+def test_keep_freed_memory_is_idempotent():
+    from numkeras.backprop import memory
+
+    first = memory.keep_freed_memory()
+    assert memory.keep_freed_memory() == first

@@ -16,17 +16,20 @@ import numpy as np
 from numkeras import callbacks as callbacks_module
 from numkeras import config, losses, metrics as metrics_module, optimizers
 from numkeras.backprop import ParameterBuffer, Tensor, no_grad, ops, structure_version
-from numkeras.backprop import blas
+from numkeras.backprop import blas, memory
 from numkeras.utils import data
 
 _DEFAULT_BATCH_SIZE = 32
 
 
-def _with_blas_threads(method):
-    """Run ``method`` with BLAS threads chosen per matrix product (see ``backprop.blas``)."""
+def _engine_settings(method):
+    """Run ``method`` with BLAS threads chosen per matrix product (``backprop.blas``) and
+    freed memory kept between steps (``backprop.memory``)."""
 
     @functools.wraps(method)
     def wrapped(*args, **kwargs):
+        if config.keep_freed_memory():
+            memory.keep_freed_memory()
         with blas.managed(config.blas_threads()):
             return method(*args, **kwargs)
 
@@ -194,7 +197,7 @@ class Trainer:
         self.check_input_shape(input_shape, method)
 
     # ----- fit -----
-    @_with_blas_threads
+    @_engine_settings
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
@@ -278,7 +281,7 @@ class Trainer:
         return self._prepare(x_val, y_val, rest[0] if rest else None, "fit")
 
     # ----- evaluate -----
-    @_with_blas_threads
+    @_engine_settings
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False):
         """Loss and metrics on ``(x, y)``: a float when there are no metrics, else
@@ -313,7 +316,7 @@ class Trainer:
         return logs
 
     # ----- predict -----
-    @_with_blas_threads
+    @_engine_settings
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Model outputs for ``x`` as one float32 NumPy array, computed batch by batch."""
         batch_size = _check_batch_size(batch_size)
@@ -339,7 +342,7 @@ class Trainer:
         return output
 
     # ----- single batches -----
-    @_with_blas_threads
+    @_engine_settings
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
         """One optimizer step on exactly this batch; returns loss (and metrics)."""
@@ -352,7 +355,7 @@ class Trainer:
         logs = self.train_step(x.astype(config.floatx(), copy=False), y, weights)
         return _format_logs(logs, return_dict)
 
-    @_with_blas_threads
+    @_engine_settings
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss (and metrics) on exactly this batch, without training."""
         self._assert_compiled("test_on_batch")
@@ -361,7 +364,7 @@ class Trainer:
         logs = self.test_step(x.astype(config.floatx(), copy=False), y, sample_weight)
         return _format_logs(logs, return_dict)
 
-    @_with_blas_threads
+    @_engine_settings
     def predict_on_batch(self, x) -> np.ndarray:
         """Model outputs for exactly this batch, as a NumPy array."""
         x = data.check_array(x, "x")
