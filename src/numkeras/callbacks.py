@@ -575,3 +575,266 @@ class LambdaCallback(Callback):
                 raise TypeError(f"LambdaCallback got an unknown hook {hook!r}; valid: {_HOOKS}.")
             if function is not None:
                 setattr(self, hook, function)
+
+
+class GradientMonitor(Callback):
+    """Watch backprop during ``fit``: gradient norm, weight norm and update/weight ratio, per
+    layer and per weight.
+
+    The gradient stays in each weight's ``.grad`` after the optimizer step, so sampling reads
+    it there: nothing is recomputed. A sample is taken every ``every`` batches (counted over
+    the whole run, from the first batch, so the first sample shows the gradients at
+    initialization) and at the last batch of each epoch. Weights are copied just before a
+    sampled step to measure the update ``||w_after - w_before|| / ||w_before||``. Other batches
+    cost two method calls, so at ``every=50`` the monitor costs well under 5% of an epoch
+    (``benchmarks/bench_gradient_monitor.py`` measures it).
+
+    Each epoch's logs (hence ``History.history``) get the mean over that epoch's samples of
+    ``grad_norm/<layer>``, ``weight_norm/<layer>`` and ``update_ratio/<layer>`` (those in
+    ``log_stats``), plus ``dead_relu/<layer>`` and ``saturated/<layer>`` when enabled. The full
+    record, every sample per layer and per weight, is in :attr:`record` (arrays) and
+    :meth:`stat` (a samples x layers matrix); ``plot_gradient_flow(monitor)`` draws it.
+
+    Args:
+        every: sample every this many batches (default 50).
+        dead_relu: record, per ReLU layer, the fraction of units whose output is 0 for every
+            sample of ``probe`` (units that no longer learn).
+        saturation: record, per sigmoid/tanh layer, the fraction of outputs on ``probe`` in
+            the flat tails: ``|tanh| > 0.99``, sigmoid below 0.005 or above 0.995, where the
+            derivative is under 2% of its peak.
+        probe: a batch of inputs, needed by the two flags. At each sample it runs forward once
+            in inference mode without recording a graph; each layer's output is read on the
+            way (the layers of ``model.layers``: a Dense or Conv2D with that activation, an
+            ``Activation`` or ``ReLU`` layer). Keep it small (a few hundred samples).
+        log_stats: which of grad_norm, weight_norm, update_ratio go into the epoch logs.
+
+    >>> import numpy as np
+    >>> import numkeras as keras
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu",
+    ...                           name="hidden"), keras.layers.Dense(1, name="out")])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> monitor = keras.callbacks.GradientMonitor(every=2)
+    >>> history = model.fit(np.ones((32, 4)), np.ones(32), epochs=2, batch_size=8, verbose=0,
+    ...                     callbacks=[monitor])
+    >>> monitor.steps.tolist(), monitor.layer_names, monitor.stat("grad_norm").shape
+    ([0, 2, 3, 4, 6, 7], ['hidden', 'out'], (6, 2))
+    >>> len(history.history["grad_norm/hidden"])
+    2
+    """
+
+    STATS = ("grad_norm", "weight_norm", "update_ratio")
+    SATURATION = 0.99
+
+    def __init__(self, every: int = 50, dead_relu: bool = False, saturation: bool = False,
+                 probe=None, log_stats=STATS):
+        super().__init__()
+        if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
+            raise ValueError(f"GradientMonitor: `every` must be a positive number of batches, "
+                             f"received every={every!r}.")
+        if (dead_relu or saturation) and probe is None:
+            raise ValueError("GradientMonitor: dead_relu and saturation read the layers' "
+                             "outputs on a batch of inputs; pass one as `probe=`, e.g. "
+                             "probe=x_train[:256].")
+        unknown = set(log_stats) - set(self.STATS)
+        if unknown:
+            raise ValueError(f"GradientMonitor: unknown log_stats {sorted(unknown)}; choose "
+                             f"from {list(self.STATS)}.")
+        self.every, self.dead_relu, self.saturation = int(every), dead_relu, saturation
+        self.probe = None if probe is None else np.asarray(probe)
+        self.log_stats = tuple(log_stats)
+        self.layer_names: list[str] = []
+        self.weight_names: list[str] = []
+        self._reset()
+
+    def _reset(self) -> None:
+        self._rows: list[dict] = []
+        self._steps: list[int] = []
+        self._epochs: list[int] = []
+        self._step, self._epoch, self._epoch_start = 0, 0, 0
+        self._before = None
+
+    # ----- the record -----
+    @property
+    def steps(self) -> np.ndarray:
+        """The batch index of each sample, counted from the start of training."""
+        return np.array(self._steps, dtype=np.int64)
+
+    @property
+    def epochs(self) -> np.ndarray:
+        """The epoch of each sample."""
+        return np.array(self._epochs, dtype=np.int64)
+
+    @property
+    def record(self) -> dict[str, np.ndarray]:
+        """Every sample: ``{"grad_norm/dense": array (samples,), "grad_norm/dense/kernel":
+        ..., "update_ratio/...": ..., "dead_relu/...": ...}``; NaN where a value is undefined
+        (the update ratio of a weight that was all zeros)."""
+        keys = list(dict.fromkeys(key for row in self._rows for key in row))
+        return {key: np.array([row.get(key, np.nan) for row in self._rows]) for key in keys}
+
+    def stat(self, name: str = "grad_norm", per: str = "layer") -> np.ndarray:
+        """One statistic as a ``(samples, columns)`` array.
+
+        Columns follow :attr:`layer_names` (``per="layer"``) or :attr:`weight_names`
+        (``per="weight"``); NaN where a column has no value (dead_relu of a tanh layer).
+        """
+        if per not in ("layer", "weight"):
+            raise ValueError(f"`per` must be 'layer' or 'weight', received per={per!r}.")
+        names = self.layer_names if per == "layer" else self.weight_names
+        matrix = np.full((len(self._rows), len(names)), np.nan)
+        for i, row in enumerate(self._rows):
+            for j, column in enumerate(names):
+                matrix[i, j] = row.get(f"{name}/{column}", np.nan)
+        return matrix
+
+    # ----- hooks -----
+    def on_train_begin(self, logs=None):
+        self._reset()
+        self._groups = _weight_groups(self.model)
+        self.layer_names = [layer for layer, _ in self._groups]
+        self.weight_names = [name for _, weights in self._groups for name, _ in weights]
+        self._watched = _activation_layers(self.model, self.dead_relu, self.saturation)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch, self._epoch_start = epoch, len(self._rows)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self._step % self.every == 0 or batch + 1 == self.params.get("steps"):
+            self._before = [[w.data.copy() for _, w in weights] for _, weights in self._groups]
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._before is not None:
+            self._sample(self._before)
+            self._before = None
+        self._step += 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None:
+            return
+        rows = self._rows[self._epoch_start:]
+        keys = [f"{stat}/{layer}" for stat in self.log_stats for layer in self.layer_names]
+        keys += [f"{stat}/{layer.name}" for layer, stat in self._watched]
+        for key in keys:
+            values = [row[key] for row in rows if key in row and not math.isnan(row[key])]
+            logs[key] = float(np.mean(values)) if values else math.nan
+
+    # ----- sampling -----
+    def _sample(self, before) -> None:
+        row = {}
+        for (layer, weights), old in zip(self._groups, before):
+            sums = np.zeros(3)  # squared norms of the layer: gradient, weight, update
+            for (name, variable), previous in zip(weights, old):
+                squares = _squared_norms(variable, previous)
+                _put_norms(row, name, squares)
+                sums += squares
+            _put_norms(row, layer, sums)
+        if self._watched:
+            row.update(self._activation_stats())
+        self._rows.append(row)
+        self._steps.append(self._step)
+        self._epochs.append(self._epoch)
+
+    def _activation_stats(self) -> dict:
+        outputs = _layer_outputs(self.model, [layer for layer, _ in self._watched], self.probe)
+        stats = {}
+        for layer, stat in self._watched:
+            out = outputs.get(id(layer))
+            if out is not None:
+                stats[f"{stat}/{layer.name}"] = _dead_fraction(out) if stat == "dead_relu" \
+                    else _saturated_fraction(out, _activation_name(layer), self.SATURATION)
+        return stats
+
+
+def _weight_groups(model) -> list:
+    """``[(layer name, [(weight name, variable), ...]), ...]`` for the trainable weights, by
+    the model's top-level layers; weights of no such layer are grouped under the model."""
+    groups, seen = [], set()
+
+    def add(owner: str, variables) -> None:
+        named = [(getattr(v, "path", None) or f"{owner}/{v.name}", v)
+                 for v in variables if id(v) not in seen]
+        seen.update(id(v) for _, v in named)
+        if named:
+            groups.append((owner, named))
+
+    for layer in getattr(model, "layers", []):
+        add(layer.name, layer.trainable_weights)
+    add(model.name, model.trainable_weights)
+    return groups
+
+
+def _squared_norms(variable, previous: np.ndarray) -> np.ndarray:
+    """Squared norms of the gradient, the weight before the step, and the update."""
+    grad = variable.grad
+    update = (variable.data - previous).ravel()
+    flat = previous.ravel()
+    g2 = 0.0 if grad is None else float(np.dot(grad.ravel(), grad.ravel()))
+    return np.array([g2, float(np.dot(flat, flat)), float(np.dot(update, update))])
+
+
+def _put_norms(row: dict, name: str, squares: np.ndarray) -> None:
+    grad, weight, update = np.sqrt(squares)
+    row[f"grad_norm/{name}"] = float(grad)
+    row[f"weight_norm/{name}"] = float(weight)
+    row[f"update_ratio/{name}"] = float(update / weight) if weight > 0 else math.nan
+
+
+def _activation_name(layer) -> str | None:
+    if type(layer).__name__ == "ReLU":
+        return "relu"
+    return getattr(getattr(layer, "activation", None), "__name__", None)
+
+
+def _activation_layers(model, dead_relu: bool, saturation: bool) -> list:
+    """``[(layer, "dead_relu" | "saturated"), ...]`` among the model's top-level layers."""
+    watched = []
+    for layer in getattr(model, "layers", []):
+        name = _activation_name(layer)
+        if dead_relu and name == "relu":
+            watched.append((layer, "dead_relu"))
+        elif saturation and name in ("sigmoid", "tanh"):
+            watched.append((layer, "saturated"))
+    return watched
+
+
+def _layer_outputs(model, layers, probe) -> dict:
+    """``{id(layer): output array}`` from one inference pass of ``model`` on ``probe``.
+
+    Each layer's ``call`` is shadowed by an instance attribute that records its output (the
+    base ``Layer.__call__`` looks ``call`` up on the instance), then removed again: this works
+    for any model, not only a stack of layers, and ``predict_step`` records no graph.
+    """
+    outputs = {}
+    shadowed = [(layer, vars(layer).get("call")) for layer in layers]
+    for layer in layers:
+        layer.call = _recording(layer.call, outputs, id(layer))
+    try:
+        model.predict_step(probe)
+    finally:
+        for layer, own in shadowed:
+            if own is None:
+                del layer.call
+            else:  # the layer had its own instance attribute: put it back
+                layer.call = own
+    return outputs
+
+
+def _recording(call, outputs: dict, key: int):
+    def recording_call(*args, **kwargs):
+        out = call(*args, **kwargs)
+        outputs[key] = np.asarray(out)
+        return out
+
+    return recording_call
+
+
+def _dead_fraction(out: np.ndarray) -> float:
+    """Fraction of units (last axis) whose output is 0 on every sample and position."""
+    alive = (out.reshape(-1, out.shape[-1]) > 0).any(axis=0)
+    return float(1.0 - alive.mean())
+
+
+def _saturated_fraction(out: np.ndarray, activation: str, threshold: float) -> float:
+    """Fraction of outputs in the flat tails; sigmoid is mapped onto tanh's scale first."""
+    centred = 2.0 * out - 1.0 if activation == "sigmoid" else out
+    return float(np.mean(np.abs(centred) > threshold))

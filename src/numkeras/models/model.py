@@ -18,6 +18,9 @@ Subclass it and write ``call`` to build a model from layers stored as attributes
 
 from __future__ import annotations
 
+import numpy as np
+
+from numkeras import config
 from numkeras.layers.layer import Layer, standardize_shape
 from numkeras.models import summary as _summary
 from numkeras.models.training import Trainer
@@ -108,3 +111,43 @@ class Model(Trainer, Layer):
         """(layer, output shape) per row of the summary."""
         return [(layer, layer._output_shape if layer._output_shape is not None else "multiple")
                 for layer in self.layers]
+
+    # ----- gradients: inspect backprop on one batch (no training) -----
+    def gradients(self, x, y, sample_weight=None, training: bool = False) -> list[np.ndarray]:
+        """Gradients of the compiled loss (regularization included) on one batch.
+
+        One forward and one backward pass; no weight, optimizer slot or metric changes. The
+        result lines up with ``model.trainable_weights``: one float array per weight, owned by
+        the caller. A ``fit`` in progress (e.g. a callback calling this) is not disturbed:
+        each weight's ``.grad``, a view into the flat gradient buffer of the training step, is
+        set aside during the pass and put back after it, so ``buffer.grad`` keeps the last
+        step's gradients.
+
+        Args:
+            x, y: one batch of inputs and targets.
+            sample_weight: optional per-sample weights of the loss.
+            training: run layers in training mode. Default False, so the gradients are
+                deterministic and side-effect free; with True, Dropout draws masks (from its
+                generator) and BatchNormalization uses and updates its batch statistics.
+
+        >>> import numpy as np
+        >>> import numkeras as keras
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> [g.shape for g in model.gradients(np.ones((4, 3)), np.zeros((4, 2)))]
+        [(3, 2), (2,)]
+        """
+        self._assert_compiled("gradients")
+        x, y, sample_weight = self._prepare(x, y, sample_weight, "evaluate")
+        x = x.astype(config.floatx(), copy=False)
+        weights = self.trainable_weights
+        saved = [w.grad for w in weights]
+        try:
+            for w in weights:
+                w.grad = None  # backward then writes fresh arrays, not into the buffer's views
+            y_pred = self(x, training=training)
+            self.compute_loss(y, y_pred, sample_weight).backward()
+            return [np.zeros_like(w.data) if w.grad is None else w.grad for w in weights]
+        finally:
+            for w, grad in zip(weights, saved):
+                w.grad = grad

@@ -1,8 +1,11 @@
-"""Utilities: seeding, session reset, labels, progress bar (and plots, loaded on demand)."""
+"""Utilities: seeding, session reset, labels, progress bar, gradient checks, and plots
+(matplotlib is imported only when a plot is drawn)."""
 
 from numkeras.config import set_random_seed
 from numkeras.utils import naming
 from numkeras.utils.data import normalize, to_categorical
+from numkeras.utils.gradients import GradientCheck, check_gradients
+from numkeras.utils.plotting import plot_gradient_flow, plot_history
 from numkeras.utils.progbar import Progbar
 
 
@@ -11,4 +14,5 @@ def clear_session() -> None:
     naming.reset()
 
 
-__all__ = ["Progbar", "clear_session", "normalize", "set_random_seed", "to_categorical"]
+__all__ = ["GradientCheck", "Progbar", "check_gradients", "clear_session", "normalize",
+           "plot_gradient_flow", "plot_history", "set_random_seed", "to_categorical"]

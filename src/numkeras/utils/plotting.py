@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 import tempfile
 
+import numpy as np
+
 INSTALL_HINT = "pip install 'numkeras[plot]'"
 
 
@@ -128,3 +130,68 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def plot_gradient_flow(monitor, path=None):
+    """The gradient norm of each layer, on a log scale, from a ``GradientMonitor``.
+
+    Left: the norm against the layer's depth, at the first sample (initialization when the
+    monitor watched from the first batch) and at the last one; vanishing gradients show as a
+    line falling towards the input. Right: each layer's norm against the training step.
+
+    Args:
+        monitor: a ``numkeras.callbacks.GradientMonitor`` that watched a ``fit``.
+        path: where to write the figure as PNG; None writes nothing.
+
+    Returns:
+        The ``matplotlib.figure.Figure``.
+
+    Raises:
+        ImportError: matplotlib is not installed; the message says how to install it.
+        ValueError: the monitor has recorded nothing yet.
+
+    >>> figure = plot_gradient_flow(monitor, "gradient_flow.png")  # doctest: +SKIP
+    """
+    steps, names = np.asarray(monitor.steps), list(monitor.layer_names)
+    if not len(steps) or not names:
+        raise ValueError("plot_gradient_flow: the monitor has no samples yet. Pass it to "
+                         "`model.fit(..., callbacks=[monitor])` first.")
+    norms = np.asarray(monitor.stat("grad_norm"), dtype=float)
+    norms = np.where(norms > 0, norms, np.nan)  # a log axis cannot show 0
+    figure = _new_figure(panels=2)
+    _draw_by_depth(figure.axes[0], steps, names, norms)
+    _draw_over_steps(figure.axes[1], steps, names, norms)
+    if path is not None:
+        _save_png_atomic(figure, os.fspath(path))
+    return figure
+
+
+def _draw_by_depth(axes, steps, names: list, norms) -> None:
+    depth = np.arange(1, len(names) + 1)
+    first = "initialization" if steps[0] == 0 else f"step {steps[0]}"
+    samples = [(0, first)] + ([(len(steps) - 1, f"step {steps[-1]}")] if len(steps) > 1 else [])
+    for row, label in samples:
+        axes.plot(depth, norms[row], marker="o", label=label)
+    axes.set_yscale("log")
+    axes.set_xticks(depth, names, rotation=45, ha="right", fontsize="small")
+    axes.set_title("Gradient norm by layer")
+    axes.set_xlabel("Layer (input side first)")
+    axes.set_ylabel("Gradient norm (log scale)")
+    axes.grid(True, which="major", alpha=0.3)
+    axes.legend()
+
+
+def _draw_over_steps(axes, steps, names: list, norms) -> None:
+    from matplotlib import colormaps
+
+    colours = colormaps["viridis"](np.linspace(0, 0.9, len(names)))
+    for column, (name, colour) in enumerate(zip(names, colours)):
+        axes.plot(steps, norms[:, column], color=colour, label=name)
+    axes.set_yscale("log")
+    axes.set_title("Gradient norm during training")
+    axes.set_xlabel("Training step (batch)")
+    axes.set_ylabel("Gradient norm (log scale)")
+    axes.grid(True, which="major", alpha=0.3)
+    # Beside the panel: inside it, a dozen entries would hide the lines.
+    axes.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.02, 0.5),
+                ncol=2 if len(names) > 16 else 1)
