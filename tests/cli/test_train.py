@@ -225,7 +225,6 @@ def test_cnn_without_image_layers_is_refused(loader, capsys):
     assert "cnn needs the layers Conv2D and MaxPooling2D" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not train._has_image_layers(), reason="numkeras has no Conv2D yet")
 def test_cnn_trains_and_its_saved_model_predicts(loader, tmp_path, capsys):
     assert main(["train", "--model", "cnn", "--epochs", "1", "--hidden", "16",
                  "--output", "cnn"]) == 0

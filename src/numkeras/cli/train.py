@@ -163,14 +163,7 @@ def _dataset(text: str) -> str:
 def _model_kind(text: str) -> str:
     if text not in MODELS:
         raise _type_error(f"unknown model {text!r}; choose from {', '.join(MODELS)}")
-    if text == "cnn" and not _has_image_layers():
-        raise _type_error("cnn needs the layers Conv2D and MaxPooling2D, which this version of "
-                          "numkeras does not have yet; use --model mlp")
     return text
-
-
-def _has_image_layers() -> bool:
-    return hasattr(layers, "Conv2D") and hasattr(layers, "MaxPooling2D")
 
 
 def _activation(text: str) -> str:
