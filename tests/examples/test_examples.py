@@ -1,0 +1,27 @@
+"""The examples run end to end (on a tiny data set injected in place of Fashion-MNIST)."""
+
+import pathlib
+import runpy
+import sys
+
+import numpy as np
+
+import numkeras
+
+EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
+
+
+def tiny_fashion_mnist():
+    rng = np.random.default_rng(0)
+    images = lambda n: rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)  # noqa: E731
+    labels = lambda n: rng.integers(0, 10, n).astype(np.uint8)  # noqa: E731
+    return (images(64), labels(64)), (images(32), labels(32))
+
+
+def test_fashion_mnist_cnn_example(monkeypatch, capsys):
+    monkeypatch.setattr(numkeras.datasets.fashion_mnist, "load_data", tiny_fashion_mnist)
+    monkeypatch.setattr(sys, "argv", ["fashion_mnist_cnn.py", "--epochs", "1"])
+    runpy.run_path(str(EXAMPLES / "fashion_mnist_cnn.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "conv2d (Conv2D)" in out and "Total params: 225,034" in out
+    assert "test accuracy:" in out
