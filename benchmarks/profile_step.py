@@ -146,7 +146,7 @@ def profile_pieces(model, x, y, steps: int, batch: int, rng) -> dict[str, list[f
 
 
 def per_step_blocks(fn, steps: int) -> float:
-    """Median seconds per step over blocks of BLOCK steps."""
+    """Median seconds per step over blocks of BLOCK steps (for fit, which runs whole epochs)."""
     blocks = []
     for _ in range(max(1, steps // BLOCK)):
         start = time.perf_counter()
@@ -163,9 +163,14 @@ def profile(x, y, steps: int, batch: int) -> tuple[list[tuple[str, float]], floa
     model.fit(x[:warm], y[:warm], batch_size=batch, epochs=1, verbose=0)  # build, compile
 
     def train_steps(count):
+        seconds = []
         for _ in range(count):
             index = rng.integers(0, len(x), batch)
-            model.train_step(x[index].astype(np.float32, copy=False), y[index])
+            x_batch, y_batch = x[index].astype(np.float32, copy=False), y[index]
+            start = time.perf_counter()
+            model.train_step(x_batch, y_batch)
+            seconds.append(time.perf_counter() - start)
+        return seconds
 
     span = min(len(x), BLOCK * batch)
 
@@ -177,7 +182,7 @@ def profile(x, y, steps: int, batch: int) -> tuple[list[tuple[str, float]], floa
     train_steps(BLOCK // 4)  # warm the caches before the timed pieces
     samples = profile_pieces(model, x, y, steps, batch, rng)
     rows = [(label, statistics.median(values) * 1e6) for label, values in samples.items()]
-    step_us = per_step_blocks(train_steps, steps) * 1e6
+    step_us = statistics.median(train_steps(steps)) * 1e6
     fit_us = per_step_blocks(fit_steps, steps) * 1e6 * BLOCK / max(1, span // batch)
     return rows, step_us, fit_us
 

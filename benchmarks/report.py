@@ -16,9 +16,10 @@ NAMES = {
     "keras-tensorflow": "Keras 3 + TensorFlow",
     "keras-jax": "Keras 3 + JAX (jit)",
     "torch": "PyTorch (eager)",
+    "torch-1thread": "PyTorch (eager, 1 thread)",
     "numpy": "hand-written NumPy loop",
 }
-PEERS = ("keras-tensorflow", "keras-jax", "torch")
+PEERS = ("keras-tensorflow", "keras-jax", "torch", "torch-1thread")
 FLOOR = "GEMM floor (matrix products only)"
 
 

@@ -10,7 +10,8 @@ median over rounds with their range, and ratios are numkeras's time over the pee
 the same round (< 1: numkeras is faster), then the median of those.
 
 Systems: numkeras; Keras 3 on TensorFlow and on JAX (Keras's defaults: a jit-compiled step on
-JAX); PyTorch eager (a hand-written loop); the hand-written NumPy loop (numpy_loop.py). Peers
+JAX); PyTorch eager (a hand-written loop), with its default threads and with one thread; the
+hand-written NumPy loop (numpy_loop.py). Peers
 that are not installed are skipped. Workloads (see _common.py): the lecture's model at batch 32
 and 256 and a deep narrow MLP at batch 32 (seconds per epoch: median of epochs 2 to the last;
 test accuracy; peak RSS), ``infer`` (predict throughput at batch 10,000 and 32, one-sample
@@ -48,8 +49,7 @@ sys.path.insert(0, HERE)
 import report
 from _common import RESULT_MARKER, TRAINING, save_data
 
-SYSTEMS = ("numkeras", "keras-tensorflow", "keras-jax", "torch", "numpy")
-PEERS = ("keras-tensorflow", "keras-jax", "torch")
+SYSTEMS = ("numkeras", "keras-tensorflow", "keras-jax", "torch", "torch-1thread", "numpy")
 WORKLOADS = (*TRAINING, "infer", "import", "gemm", "profile")
 # What `import` times: the package's import, then the names the lecture's code touches, since
 # a lazy package (numkeras) defers its real cost to the first attribute.
@@ -61,6 +61,7 @@ IMPORTS = {
     "torch": ("import torch", "torch.nn.Linear, torch.optim.Adam"),
     "numpy": ("import numpy", "numpy.matmul"),
 }
+IMPORTS["torch-1thread"] = IMPORTS["torch"]
 # Distributions whose files (with their required dependencies) make up each installed size;
 # numkeras counts its package tree and the dependencies pyproject.toml requires.
 DISTRIBUTIONS = {
@@ -68,6 +69,7 @@ DISTRIBUTIONS = {
     "keras-tensorflow": ("keras", "tensorflow-cpu|tensorflow"),
     "keras-jax": ("keras", "jax"),
     "torch": ("torch",),
+    "torch-1thread": ("torch",),
     "numpy": ("numpy",),
 }
 
@@ -199,7 +201,7 @@ def available(system: str, numkeras_src: str) -> bool:
         return has("keras") and has("tensorflow")
     if system == "keras-jax":
         return has("keras") and has("jax")
-    return has("torch") if system == "torch" else True
+    return has("torch") if system.startswith("torch") else True
 
 
 # ----- what cannot vary between runs: sizes, versions, the machine -----

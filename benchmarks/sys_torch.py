@@ -3,8 +3,9 @@
 The model is Keras's, initialised as Keras does (Glorot-uniform kernels, zero biases); the
 loss is ``CrossEntropyLoss`` on the logits (softmax applied for predictions, as the Keras model's
 last layer does); Adam gets Keras's defaults (``eps=1e-7``). Like Keras's ``fit`` the loop
-reshuffles every epoch and keeps the running loss and accuracy. ``torch.set_num_threads`` is
-left at its default, which the result reports.
+reshuffles every epoch and keeps the running loss and accuracy. System ``torch`` leaves
+``torch.set_num_threads`` at its default, which the result reports; ``torch-1thread`` sets one
+thread, since PyTorch's default threads busy-wait and collapse when the machine is shared.
 """
 
 from __future__ import annotations
@@ -12,6 +13,14 @@ from __future__ import annotations
 import time
 
 from _common import CLASSES, PREDICT_BATCHES, SEED, per_call_seconds
+
+
+def set_threads(count: int | None) -> None:
+    """One intra-op thread for ``torch-1thread``; None leaves PyTorch's default."""
+    if count is not None:
+        import torch
+
+        torch.set_num_threads(count)
 
 
 def build(hidden):

@@ -2,8 +2,8 @@
 
 Usage: ``python benchmarks/worker.py SYSTEM WORKLOAD --data DIR [--epochs N] [--budget S]``
 
-SYSTEM: numkeras, keras-tensorflow, keras-jax, torch, numpy (the hand-written loop) or gemm
-(the GEMM floor). WORKLOAD: a training workload of ``_common.TRAINING`` (``lecture32``,
+SYSTEM: numkeras, keras-tensorflow, keras-jax, torch, torch-1thread, numpy (the hand-written
+loop) or gemm (the GEMM floor). WORKLOAD: a training workload of ``_common.TRAINING`` (``lecture32``,
 ``lecture256``, ``deep32``), ``infer`` (predict throughput and one-sample latencies), or, for
 gemm, ``floor``. The result is one JSON line after ``_common.RESULT_MARKER``; a training
 run also reports the process's peak RSS.
@@ -19,7 +19,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _common import MODELS, TRAINING, emit, load_data, peak_rss_mb
 
-SYSTEMS = ("numkeras", "keras-tensorflow", "keras-jax", "torch", "numpy", "gemm")
+SYSTEMS = ("numkeras", "keras-tensorflow", "keras-jax", "torch", "torch-1thread", "numpy",
+           "gemm")
 
 
 def run(system: str, workload: str, data_dir: str, epochs: int | None, budget_s: float) -> dict:
@@ -29,9 +30,11 @@ def run(system: str, workload: str, data_dir: str, epochs: int | None, budget_s:
         _, y_train, x_test, _ = load_data(data_dir)
         return gemm_floor.measure(len(y_train), len(x_test), budget_s)
     # PyTorch needs writable arrays: it gets private copies; the others map the shared files.
-    data = load_data(data_dir, mmap=system != "torch")
-    if system == "torch":
+    data = load_data(data_dir, mmap=not system.startswith("torch"))
+    if system.startswith("torch"):
         import sys_torch as module
+
+        module.set_threads(1 if system == "torch-1thread" else None)
     elif system == "numpy":
         import sys_numpy as module
     else:
