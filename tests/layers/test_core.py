@@ -165,3 +165,11 @@ def test_custom_layer_with_only_call_gets_gradients():
     model = keras.Sequential([keras.Input((3,)), Square(), Dense(1)])
     assert model.output_shape == (None, 1)
     assert check_grads(lambda x: Square()(x), np.array([[1.0, -2.0, 0.5]]))
+
+
+def test_calling_build_directly_marks_the_layer_built():
+    layer = Dense(2)
+    layer.build((None, 3))
+    assert layer.built and layer.input_shape == (None, 3)
+    layer.set_weights([np.ones((3, 2)), np.zeros(2)])
+    np.testing.assert_array_equal(layer(np.ones((1, 3))).data, [[3.0, 3.0]])

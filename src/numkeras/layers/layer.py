@@ -18,6 +18,7 @@ primitive ops it uses:
 
 from __future__ import annotations
 
+import functools
 import inspect
 
 import numpy as np
@@ -82,6 +83,22 @@ class InputSpec:
                 )
 
 
+def _marks_built(build):
+    """Wrap a subclass's ``build`` so that calling it directly also marks the layer built, as
+    in Keras (otherwise the first call would build again and replace the weights)."""
+
+    @functools.wraps(build)
+    def wrapped(self, input_shape=None, *args, **kwargs):
+        result = build(self, input_shape, *args, **kwargs)
+        self.built = True
+        if self._build_input_shape is None and input_shape is not None:
+            self._build_input_shape = standardize_shape(input_shape)
+        return result
+
+    wrapped.marks_built = True
+    return wrapped
+
+
 class Layer:
     """Base class of all layers.
 
@@ -93,6 +110,12 @@ class Layer:
         input_dim: Keras 2 spelling of ``input_shape=(input_dim,)``.
         activity_regularizer: penalty on the layer's output, added to the loss.
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "marks_built", False):
+            cls.build = _marks_built(build)
 
     def __init__(self, name: str | None = None, trainable: bool = True, dtype=None, **kwargs):
         unknown = set(kwargs) - set(_BASE_KWARGS)
