@@ -166,24 +166,23 @@ def _model_kind(text: str) -> str:
     return text
 
 
-def _activation(text: str) -> str:
-    from numkeras import activations
+def _resolvable_by(module_name: str):
+    """An argparse type that accepts the names ``numkeras.<module_name>.get`` knows."""
 
-    try:
-        activations.get(text)
-    except ValueError as error:
-        raise _type_error(str(error)) from None
-    return text
+    def check(text: str) -> str:
+        module = importlib.import_module(f"numkeras.{module_name}")
+        try:
+            module.get(text)
+        except ValueError as error:
+            raise _type_error(str(error)) from None
+        return text
+
+    check.__name__ = module_name.removesuffix("s")  # argparse names the type in its errors
+    return check
 
 
-def _optimizer(text: str) -> str:
-    from numkeras import optimizers
-
-    try:
-        optimizers.get(text)
-    except ValueError as error:
-        raise _type_error(str(error)) from None
-    return text
+_activation = _resolvable_by("activations")
+_optimizer = _resolvable_by("optimizers")
 
 
 def _output_dir(text: str) -> pathlib.Path:
