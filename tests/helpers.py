@@ -4,7 +4,8 @@ import pathlib
 
 import numpy as np
 
-FIXTURES = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "docs" / "keras-fixtures"
+# Exact outputs of real Keras (copied from shared/docs/keras-fixtures).
+FIXTURES = pathlib.Path(__file__).resolve().parent / "fixtures" / "keras-compat"
 
 
 def synthetic_images(n=600, seed=0, classes=10):

@@ -16,7 +16,7 @@ from numkeras.optimizers import schedules
 
 SHAPES = [(3, 2), (2,), (4,)]
 MLP_SHAPES = [(784, 128), (128,), (128, 10), (10,)]
-FIXTURES = Path("/work/shared/docs/keras-fixtures")
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "keras-compat"
 
 
 def make_variables(shapes=SHAPES, seed=0, **kwargs):

@@ -12,7 +12,7 @@ import numkeras as keras
 
 FIXTURES = pathlib.Path(__file__).resolve().parent / "fixtures"
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-SPEC_FIXTURES = ROOT.parent / "shared" / "docs" / "keras-fixtures"
+SPEC_FIXTURES = ROOT / "tests" / "fixtures" / "keras-compat"
 
 
 def manifest() -> dict:
