@@ -66,6 +66,8 @@ class Trainer:
         self._loss_function = losses.resolve(loss) if loss is not None else None
         self._metric_identifiers = _as_list(metrics, "metrics")
         self._weighted_identifiers = _as_list(weighted_metrics, "weighted_metrics")
+        for identifier in self._metric_identifiers + self._weighted_identifiers:
+            metrics_module.get(identifier)  # unknown names fail here, not at the first fit
         self._compiled_metrics = None  # resolved on the first data, from its shapes
         self._loss_tracker = metrics_module.Mean(name="loss")
         self._buffer = None
