@@ -15,7 +15,6 @@ import math
 import os
 import re
 import sys
-import tempfile
 import warnings
 
 import numpy as np
@@ -368,7 +367,8 @@ class ReduceLROnPlateau(_Monitoring):
                 new = max(old * self.factor, self.min_lr)
                 self.model.optimizer.learning_rate = new
                 if self.verbose > 0:
-                    print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new}.")
+                    print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "
+                          f"{new}.")
                 self.cooldown_counter, self.wait = self.cooldown, 0
 
 

@@ -64,7 +64,8 @@ class MinMaxNorm(Constraint):
 
     def __call__(self, w):
         norms = np.sqrt(np.sum(np.square(w), axis=self.axis, keepdims=True))
-        desired = self.rate * np.clip(norms, self.min_value, self.max_value) + (1 - self.rate) * norms
+        clipped = np.clip(norms, self.min_value, self.max_value)
+        desired = self.rate * clipped + (1 - self.rate) * norms
         return w * (desired / (1e-7 + norms))
 
     def get_config(self):

@@ -39,7 +39,8 @@ def test_keras3_summary_after_fit_counts_optimizer_variables():
     model.fit(np.zeros((4, 28, 28)), np.zeros(4), verbose=0)
     texts = []
     model.summary(style="keras3", line_length=88, print_fn=texts.append)
-    assert texts == [(FIXTURES / "summary_keras3_width88_after_fit.txt").read_text(encoding="utf-8")]
+    expected = (FIXTURES / "summary_keras3_width88_after_fit.txt").read_text(encoding="utf-8")
+    assert texts == [expected]
 
 
 def test_keras3_width_defaults_to_76_without_a_terminal(monkeypatch):

@@ -7,7 +7,8 @@ from numkeras.utils import data
 
 
 def test_check_array_rejects_nan_inf_strings_and_none():
-    with pytest.raises(ValueError, match=r"`x` contains 2 NaN or infinite value\(s\) \(first at index \(0, 1\)\)"):
+    message = r"`x` contains 2 NaN or infinite value\(s\) \(first at index \(0, 1\)\)"
+    with pytest.raises(ValueError, match=message):
         data.check_array(np.array([[0.0, np.nan], [np.inf, 1.0]]), "x")
     with pytest.raises(TypeError, match="`y` must hold numbers, but has dtype <U1"):
         data.check_array(np.array(["a", "b"]), "y")

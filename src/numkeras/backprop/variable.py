@@ -99,7 +99,8 @@ class ParameterBuffer:
             raise ValueError("ParameterBuffer needs at least one variable.")
         dtypes = {v.data.dtype for v in variables}
         if len(dtypes) != 1:
-            raise ValueError(f"Variables of one buffer must share a dtype, got {sorted(map(str, dtypes))}.")
+            raise ValueError("Variables of one buffer must share a dtype, got "
+                             f"{sorted(map(str, dtypes))}.")
         self.variables = list(variables)
         sizes = [v.data.size for v in variables]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)

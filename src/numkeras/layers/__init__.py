@@ -55,5 +55,11 @@ def deserialize(config: dict, custom_objects=None) -> Layer:
     return layer
 
 
-__all__ = sorted([*_LAYER_CLASSES, "Input", "InputSpec", "KerasTensor", "Layer", "deserialize",
-                  "serialize"])
+__all__ = [
+    "Activation", "AvgPool2D", "AveragePooling2D", "BatchNormalization", "Conv2D",
+    "Convolution2D", "Dense", "Dropout", "ELU", "Flatten", "GlobalAvgPool2D",
+    "GlobalAveragePooling2D", "GlobalMaxPool2D", "GlobalMaxPooling2D", "Input", "InputLayer",
+    "InputSpec", "KerasTensor", "Layer", "LeakyReLU", "MaxPool2D", "MaxPooling2D", "Maxout",
+    "PReLU", "ReLU", "Reshape", "Softmax", "SpatialDropout2D", "UpSampling2D", "ZeroPadding2D",
+    "deserialize", "serialize",
+]

@@ -336,7 +336,8 @@ class Layer:
             return self._build_input_shape
         if self._batch_input_shape is not None:
             return self._batch_input_shape
-        raise AttributeError(f"The layer '{self.name}' has never been built and has no input shape.")
+        raise AttributeError(f"The layer '{self.name}' has never been built and has no input "
+                             f"shape.")
 
     # ----- config -----
     def get_config(self) -> dict:

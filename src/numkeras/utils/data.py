@@ -16,7 +16,7 @@ def check_array(array, argument: str, *, allow_none: bool = False) -> np.ndarray
     >>> check_array([1.0, float("nan")], "x")
     Traceback (most recent call last):
     ...
-    ValueError: Argument `x` contains 1 NaN or infinite value(s) (first at index (1,)). Clean or impute the data before training.
+    ValueError: Argument `x` contains 1 NaN or infinite value(s) (first at index (1,)). ...
     """
     if array is None:
         if allow_none:

@@ -48,7 +48,7 @@ def atomic_file(path, overwrite: bool = True):
 
 
 def write_atomic(path, write, overwrite: bool = True) -> None:
-    """Call ``write(handle)`` on a new temporary file beside ``path``, then rename it to ``path``."""
+    """Call ``write(handle)`` on a temporary file beside ``path``, then rename it to ``path``."""
     with atomic_file(path, overwrite=overwrite) as handle:
         write(handle)
 
