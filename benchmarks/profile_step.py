@@ -12,8 +12,9 @@ so the profile keeps working while the engine changes underneath:
 - forward, per layer: ``layer(x, training=True)`` for each layer of the Sequential model;
 - loss: ``model.compute_loss(y, y_pred)``;
 - backward, per graph node: each node's VJP is wrapped with a timer before
-  ``loss.backward()`` (``dense #1`` is the Dense node nearest the loss); what the walk costs beyond the VJPs (sorting the graph, adding
-  gradients, handing them to the weights) is "engine";
+  ``loss.backward()`` (``dense #1`` is the Dense node nearest the loss); what the walk costs
+  beyond the VJPs (sorting the graph, adding gradients, handing them to the weights) is
+  "engine";
 - optimizer: ``model.optimizer.apply_buffer(buffer)``;
 - metrics: the loss tracker and the compiled metrics (``model._update_logs``).
 

@@ -345,6 +345,11 @@ def markdown(meta, results) -> str:
     rows = [list(t) for t in targets(meta, results)]
     parts.append(table(["target", "measured", "result"], rows) if rows else
                  "numkeras was not measured in this run.")
+    if rows:
+        parts += ["", ("The peers are Keras 3 on TensorFlow, Keras 3 on JAX and PyTorch (either "
+                       "thread setting); the hand-written NumPy loop is a reference, not a peer. "
+                       "Ratios pair runs of the same round; the GEMM-floor targets use that "
+                       "round's faster thread setting.")]
     sections = [
         ("lecture32" in results or "lecture256" in results or "deep32" in results,
          "Training: seconds per epoch",

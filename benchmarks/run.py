@@ -46,8 +46,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-import report
-from _common import RESULT_MARKER, TRAINING, save_data
+import report  # noqa: E402 - after the sys.path line above
+from _common import RESULT_MARKER, TRAINING, save_data  # noqa: E402
 
 SYSTEMS = ("numkeras", "keras-tensorflow", "keras-jax", "torch", "torch-1thread", "numpy")
 WORKLOADS = (*TRAINING, "infer", "import", "gemm", "profile")
@@ -89,6 +89,8 @@ def parse_args(argv=None):
                         help="the Markdown report to write (default docs/benchmarks.md)")
     parser.add_argument("--no-write", action="store_true", help="print the tables only")
     parser.add_argument("--json", help="also save every raw result to this JSON file")
+    parser.add_argument("--render", metavar="JSON",
+                        help="measure nothing: rewrite the report from a --json file")
     parser.add_argument("--synthetic", type=int, metavar="N",
                         help="random data of N training images instead of Fashion-MNIST")
     parser.add_argument("--numkeras-src", default=os.path.join(ROOT, "src"),
@@ -368,8 +370,23 @@ def run_profile(args, data_dir: str) -> str | None:
     return done.stdout.strip()
 
 
+def write_report(args, meta: dict, results: dict) -> None:
+    text = report.markdown(meta, results)
+    print(text)
+    if not args.no_write:
+        os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
+        with open(args.output, "w", encoding="utf-8") as out:
+            out.write(text)
+        log(f"wrote {args.output}")
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
+    if args.render:
+        with open(args.render, encoding="utf-8") as file:
+            saved = json.load(file)
+        write_report(args, saved["meta"], saved["results"])
+        return
     if args.wait_load:
         wait_for_load(args.wait_load, args.wait_max)
     systems = [s for s in args.systems if available(s, args.numkeras_src)]
@@ -398,16 +415,10 @@ def main(argv=None) -> None:
     meta["installed_mb"] = {
         s: installed_mb(DISTRIBUTIONS[s], args.numkeras_src if s == "numkeras" else None)
         for s in systems}
-    text = report.markdown(meta, results)
-    print(text)
-    if not args.no_write:
-        os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-        with open(args.output, "w", encoding="utf-8") as out:
-            out.write(text)
-        log(f"wrote {args.output}")
-    if args.json:
+    if args.json:  # first, so a failing report still leaves the measurements
         with open(args.json, "w", encoding="utf-8") as out:
             json.dump({"meta": meta, "results": results}, out, indent=1)
+    write_report(args, meta, results)
 
 
 if __name__ == "__main__":

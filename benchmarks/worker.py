@@ -3,10 +3,10 @@
 Usage: ``python benchmarks/worker.py SYSTEM WORKLOAD --data DIR [--epochs N] [--budget S]``
 
 SYSTEM: numkeras, keras-tensorflow, keras-jax, torch, torch-1thread, numpy (the hand-written
-loop) or gemm (the GEMM floor). WORKLOAD: a training workload of ``_common.TRAINING`` (``lecture32``,
-``lecture256``, ``deep32``), ``infer`` (predict throughput and one-sample latencies), or, for
-gemm, ``floor``. The result is one JSON line after ``_common.RESULT_MARKER``; a training
-run also reports the process's peak RSS.
+loop) or gemm (the GEMM floor). WORKLOAD: a training workload of ``_common.TRAINING``
+(``lecture32``, ``lecture256``, ``deep32``), ``infer`` (predict throughput and one-sample
+latencies), or, for gemm, ``floor``. The result is one JSON line after
+``_common.RESULT_MARKER``; a training run also reports the process's peak RSS.
 """
 
 from __future__ import annotations
