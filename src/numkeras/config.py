@@ -21,6 +21,7 @@ _EPSILON = 1e-7
 _IMAGE_DATA_FORMAT = "channels_last"
 _BLAS_THREADS: int | None = None
 _KEEP_FREED_MEMORY = True
+_COMPILED_KERNELS = True
 _seed_sequence = np.random.SeedSequence()
 
 
@@ -81,6 +82,18 @@ def set_keep_freed_memory(value: bool) -> None:
     """Turn off (False) the glibc tuning applied at the first fit/evaluate/predict."""
     global _KEEP_FREED_MEMORY
     _KEEP_FREED_MEMORY = bool(value)
+
+
+def compiled_kernels() -> bool:
+    """Whether optimizers use numba-compiled updates when numba is installed (the ``fast``
+    extra); they give the same numbers as the NumPy path, faster."""
+    return _COMPILED_KERNELS
+
+
+def set_compiled_kernels(value: bool) -> None:
+    """Use (True, the default) or skip (False) the compiled optimizer updates."""
+    global _COMPILED_KERNELS
+    _COMPILED_KERNELS = bool(value)
 
 
 def set_random_seed(seed: int) -> None:

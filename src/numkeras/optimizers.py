@@ -35,6 +35,7 @@ import numpy as np
 
 from numkeras import config
 from numkeras import optimizers_schedules as schedules
+from numkeras.backprop import kernels
 from numkeras.backprop.tensor import Tensor
 from numkeras.utils import naming
 from numkeras.utils.registry import lookup, serialize_object
@@ -753,6 +754,9 @@ class Adam(Optimizer):
         step = int(self._iterations) + 1
         # Keras raises the float32 betas to the power t.
         alpha = lr * math.sqrt(1 - _f32(beta_2) ** step) / (1 - _f32(beta_1) ** step)
+        if not self.amsgrad and kernels.adam(grad, value, m, v, beta_1, beta_2, self.epsilon,
+                                             alpha):
+            return  # the same arithmetic in one compiled pass (numba installed)
         m *= beta_1                                  # m = beta_1 * m + (1 - beta_1) * g
         np.multiply(grad, 1 - beta_1, out=t)
         m += t
