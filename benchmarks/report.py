@@ -151,6 +151,21 @@ def training_table(meta, results) -> str:
     return table(header, rows)
 
 
+def step_costs(meta, results) -> str:
+    """Batch 32's epoch time as microseconds per step: the per-step cost that decides it."""
+    n = meta.get("n_train")
+    if not n or not results.get("lecture32"):
+        return ""
+    steps = -(-n // 32)
+    figures = [(NAMES[s], median(per_round(results, "lecture32", s, epoch_time)))
+               for s in meta["systems"]]
+    if results.get("gemm"):
+        figures.append(("the GEMM floor", median(floors(results, "lecture32"))))
+    text = "; ".join(f"{name} {1e6 * seconds / steps:,.0f}" for name, seconds in figures
+                     if seconds is not None)
+    return f"Per step of the lecture's model at batch 32 ({steps:,} steps an epoch), µs: {text}."
+
+
 def inference_table(meta, results) -> str:
     header = ["system", "predict b10000 samples/s", "nk ÷ this", "predict b32 samples/s",
               "nk ÷ this", "`model(x)` 1 sample µs", "nk ÷ this", "`predict` 1 sample µs",
@@ -359,7 +374,8 @@ def markdown(meta, results) -> str:
           "run is its median epoch leaving out the first (compilation, warm-up). Test accuracy "
           "is on the 10,000 test images after the run. The GEMM floor row times only the "
           "matrix products of those steps (see below)."),
-         lambda: training_table(meta, results)),
+         lambda: "\n\n".join(p for p in (training_table(meta, results),
+                                          step_costs(meta, results)) if p)),
         ("infer" in results, "Inference",
          ("The lecture's model. `predict` on the 10,000 test images at batch 10,000 and at "
           "batch 32; one sample (shape (1, 28, 28)) through `model(x)` and through "

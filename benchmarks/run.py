@@ -122,8 +122,8 @@ def _subset(parser, text: str, allowed: tuple, what: str) -> list[str]:
 
 
 # ----- the data and the processes -----
-def prepare_data(args, directory: str) -> None:
-    """Save the arrays once; every worker maps the same files."""
+def prepare_data(args, directory: str) -> int:
+    """Save the arrays once (every worker maps the same files); returns the training size."""
     import numpy as np
 
     if args.synthetic:
@@ -133,13 +133,14 @@ def prepare_data(args, directory: str) -> None:
                   rng.integers(0, 10, args.synthetic), rng.random((n_test, 28, 28),
                                                                  dtype=np.float32),
                   rng.integers(0, 10, n_test))
-        return
+        return args.synthetic
     sys.path.insert(0, args.numkeras_src)
     from numkeras.datasets import fashion_mnist
 
     (x, y), (x_test, y_test) = fashion_mnist.load_data(quiet=True)
     scale = np.float32(1 / 255)
     save_data(directory, x * scale, y, x_test * scale, y_test)
+    return len(x)
 
 
 def child_env(args, system: str | None = None, extra: dict | None = None) -> dict:
@@ -404,7 +405,7 @@ def main(argv=None) -> None:
     }
     data_dir = tempfile.mkdtemp(prefix="numkeras-bench-")
     try:
-        prepare_data(args, data_dir)
+        meta["n_train"] = prepare_data(args, data_dir)
         results, loads = run_rounds(args, systems, data_dir)
         if "profile" in args.workloads and "numkeras" in systems:
             results["profile"] = run_profile(args, data_dir)
