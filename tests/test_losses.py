@@ -614,3 +614,22 @@ def test_custom_loss_subclass_gets_a_snake_case_name():
     assert FocalThing().name == "focal_thing"
     assert FocalThing().name == "focal_thing_1"
     assert float(FocalThing(reduction="sum")(None, f32([[1.0, 3.0]]))) == 2.0
+
+
+def test_fused_mean_path_gives_the_general_paths_numbers_bit_for_bit():
+    from numkeras import activations
+    from numkeras.backprop import Tensor
+
+    rng = np.random.default_rng(3)
+    logits_data = rng.standard_normal((7, 5)).astype("float32")
+    labels = rng.integers(0, 5, 7)
+    results = []
+    for weights in (None, np.ones(7, "float32")):  # sample weights take the general path
+        logits = Tensor(logits_data, requires_grad=True)
+        loss = losses.SparseCategoricalCrossentropy()(labels, activations.softmax(logits),
+                                                      sample_weight=weights)
+        loss.backward()
+        results.append((loss.data, logits.grad))
+    (fused, fused_grad), (general, general_grad) = results
+    assert fused.tobytes() == general.tobytes()
+    np.testing.assert_array_equal(fused_grad, general_grad)

@@ -758,6 +758,29 @@ class SparseCategoricalCrossentropy(_BuiltinLoss):
                          axis=axis)
         self.from_logits, self.ignore_class, self.axis = from_logits, ignore_class, axis
 
+    def __call__(self, y_true, y_pred, sample_weight=None) -> Tensor:
+        logits = self._fused_mean_logits(y_pred, sample_weight)
+        if logits is None:
+            return super().__call__(y_true, y_pred, sample_weight)
+        labels = _values(y_true)
+        if labels.ndim == 2 and labels.shape[1] == 1:
+            labels = labels.reshape(-1)
+        if labels.shape != logits.shape[:1]:
+            return super().__call__(y_true, y_pred, sample_weight)  # its errors name the shapes
+        labels = _class_indices(labels, logits.shape[-1], self.name)
+        return ops.sparse_softmax_cross_entropy(logits, labels, mean=True)
+
+    def _fused_mean_logits(self, y_pred, sample_weight):
+        """The logits of the training loop's common case, where one fused node computes the
+        batch mean (the same numbers as the general path, bit for bit); else None."""
+        if (sample_weight is not None or self.ignore_class is not None or self.dtype is not None
+                or self.reduction not in ("sum_over_batch_size", "mean")
+                or not isinstance(y_pred, Tensor) or y_pred.ndim != 2 or self.axis not in (-1, 1)):
+            return None
+        if self.from_logits:
+            return y_pred if y_pred.dtype.kind == "f" else None
+        return _activation_logits(y_pred, unwanted_op="sigmoid")
+
     def _mask(self, y_true, losses):
         if self.ignore_class is None:
             return None

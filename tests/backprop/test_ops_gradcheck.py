@@ -114,7 +114,8 @@ CASES = {
                   (lambda x: ops.logsumexp(x, axis=0, keepdims=True), [normal(3, 4)])],
     "sparse_softmax_cross_entropy": [
         (lambda x: ops.sparse_softmax_cross_entropy(x, LABELS), [normal(4, 3)]),
-        (lambda x: ops.sparse_softmax_cross_entropy(x, LABELS.reshape(2, 2)), [normal(2, 2, 3)])],
+        (lambda x: ops.sparse_softmax_cross_entropy(x, LABELS.reshape(2, 2)), [normal(2, 2, 3)]),
+        (lambda x: ops.sparse_softmax_cross_entropy(x, LABELS, mean=True), [normal(4, 3)])],
     # image ops: small NHWC batches; several stride/padding/dilation combinations each, with
     # odd sizes so TensorFlow's asymmetric "same" padding is exercised.
     "conv2d": [

@@ -272,3 +272,13 @@ def test_add_loss_from_a_custom_layer_counts_in_training():
     model.compile(optimizer="sgd", loss="mse")
     x, y = np.zeros((4, 3), np.float32), np.zeros((4, 1), np.float32)
     assert model.evaluate(x, y, verbose=0) == pytest.approx(5.0)
+
+
+def test_predict_names_nan_in_x():
+    model = lecture_model(keras)
+    x = np.zeros((3, 28, 28), np.float32)
+    x[1, 2, 3] = np.nan
+    with pytest.raises(ValueError, match=r"`x` contains 1 NaN .* \(1, 2, 3\)"):
+        model.predict(x, verbose=0)
+    with pytest.raises(ValueError, match="`x` contains 1 NaN"):
+        model.predict_on_batch(x)

@@ -421,12 +421,13 @@ def logsumexp(x, *, axis=-1, keepdims=False):
 
 
 @primitive
-def sparse_softmax_cross_entropy(logits, labels):
-    """Per-sample ``-log softmax(logits)[label]`` over the last axis.
+def sparse_softmax_cross_entropy(logits, labels, *, mean=False):
+    """Per-sample ``-log softmax(logits)[label]`` over the last axis (their mean if ``mean``).
 
     Fused for stability (log-sum-exp, no log of a rounded probability) and speed: the VJP is
-    ``softmax - one_hot``, one pass, instead of a chain of five nodes. ``labels`` are integers
-    in ``[0, classes)`` with the shape of ``logits`` minus its last axis.
+    ``softmax - one_hot``, one pass, instead of a chain of five nodes; ``mean=True`` folds the
+    batch mean of the training loss in as well. ``labels`` are integers in ``[0, classes)``
+    with the shape of ``logits`` minus its last axis.
     """
     classes = logits.shape[-1]
     flat = logits.reshape(-1, classes)  # (N, C)
@@ -440,7 +441,9 @@ def sparse_softmax_cross_entropy(logits, labels):
     def vjp(g):
         grad = exps / total
         grad[rows, index] -= 1
-        grad *= np.reshape(g, (-1, 1))
+        grad *= g / len(rows) if mean else np.reshape(g, (-1, 1))
         return grad.reshape(logits.shape), None
 
+    if mean:
+        return np.add.reduce(losses) / np.asarray(len(rows), losses.dtype), vjp
     return losses.reshape(logits.shape[:-1]), vjp

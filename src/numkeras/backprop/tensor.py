@@ -64,7 +64,8 @@ class Tensor:
         dtype: optional NumPy dtype for the array.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "parents", "vjp", "op", "logits", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "parents", "vjp", "op", "logits", "_pending",
+                 "__weakref__")
     # NumPy must hand mixed expressions (ndarray * Tensor) to Tensor's reflected operators
     # instead of converting the Tensor to an array and silently dropping the graph.
     __array_ufunc__ = None
@@ -79,6 +80,7 @@ class Tensor:
         self.parents = ()
         self.vjp = None
         self.op = None
+        self._pending = None  # the gradient being summed for this node during backward()
         # Set by softmax/sigmoid: the pre-activation tensor, so crossentropy can use logits
         # (the same shortcut Keras's TensorFlow backend takes).
         self.logits = None
@@ -146,22 +148,27 @@ class Tensor:
                     f"backward(grad=...) got shape {grad.shape}; expected the tensor's shape "
                     f"{self.shape}."
                 )
-        grads = {id(self): grad}
-        for node in reversed(_topological_order(self)):
-            g = grads.pop(id(node), None)
-            if g is None:
-                continue
-            if node.vjp is None:
-                if node.requires_grad:
-                    _accumulate_leaf(node, g)
-                continue
-            for parent, parent_grad in zip(node.parents, node.vjp(g)):
-                if parent_grad is None:
+        order = _topological_order(self)
+        self._pending = grad
+        try:
+            for node in reversed(order):
+                g, node._pending = node._pending, None
+                if g is None:
                     continue
-                key = id(parent)
-                # Out-of-place sum: a VJP may return the very array it was given (add's does),
-                # so adding in place could corrupt a sibling's gradient.
-                grads[key] = grads[key] + parent_grad if key in grads else parent_grad
+                if node.vjp is None:
+                    if node.requires_grad:
+                        _accumulate_leaf(node, g)
+                    continue
+                for parent, parent_grad in zip(node.parents, node.vjp(g)):
+                    if parent_grad is None:
+                        continue
+                    # Out-of-place sum: a VJP may return the very array it was given (add's
+                    # does), so adding in place could corrupt a sibling's gradient.
+                    pending = parent._pending
+                    parent._pending = parent_grad if pending is None else pending + parent_grad
+        finally:
+            for node in order:  # after an error in a VJP, leave no partial sums behind
+                node._pending = None
 
     def detach(self) -> "Tensor":
         """The same values, cut from the graph (no gradient flows through)."""
@@ -308,12 +315,13 @@ def wrap_primitive(forward, name: str, selective: bool = False):
         result.grad = None
         result.op = name
         result.logits = None
+        result._pending = None
         if _grad_enabled:
-            needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-            if any(needs):
+            wanted = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
+            if wanted:
                 result.requires_grad = True
-                result.parents = tuple(a for a, n in zip(args, needs) if n)
-                result.vjp = _node_vjp(vjp, arrays, needs, selective)
+                result.parents = tuple(args[i] for i in wanted)
+                result.vjp = _node_vjp(vjp, arrays, wanted, selective)
                 return result
         result.requires_grad = False
         result.parents = ()
@@ -324,12 +332,19 @@ def wrap_primitive(forward, name: str, selective: bool = False):
     return op
 
 
-def _node_vjp(vjp, arrays, needs, selective):
-    shapes = [np.shape(a) for a in arrays]
+def _node_vjp(vjp, arrays, wanted, selective):
+    """The VJP of a node: gradients of the ``wanted`` arguments only, in their shapes."""
+    shapes = [np.shape(arrays[i]) for i in wanted]
+    if selective:
+        needs = tuple(i in wanted for i in range(len(arrays)))
 
-    def node_vjp(g):
-        grads = vjp(g, needs) if selective else vjp(g)
-        return [unbroadcast(gi, shape) for gi, shape, n in zip(grads, shapes, needs) if n]
+        def node_vjp(g):
+            grads = vjp(g, needs)
+            return [unbroadcast(grads[i], shape) for i, shape in zip(wanted, shapes)]
+    else:
+        def node_vjp(g):
+            grads = vjp(g)
+            return [unbroadcast(grads[i], shape) for i, shape in zip(wanted, shapes)]
 
     return node_vjp
 
@@ -342,7 +357,10 @@ def unbroadcast(grad, shape: tuple):
     >>> unbroadcast(np.ones((4, 3)), (4, 1)).tolist()
     [[3.0], [3.0], [3.0], [3.0]]
     """
-    if grad is None or np.shape(grad) == shape:
+    if grad is None or getattr(grad, "shape", None) == shape:
+        return grad
+    grad = np.asarray(grad)
+    if grad.shape == shape:
         return grad
     extra = np.ndim(grad) - len(shape)
     if extra:

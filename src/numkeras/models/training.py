@@ -326,7 +326,9 @@ class Trainer:
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Model outputs for ``x`` as one float32 NumPy array, computed batch by batch."""
         batch_size = _check_batch_size(batch_size)
-        x = data.check_array(x, "x")
+        # No scan of all of x for NaN here (a pass as long as the products): the outputs are
+        # checked instead, and only if they are not finite is x searched for the culprit.
+        x = data.check_array(x, "x", finite=False)
         self._build_for(x.shape, "predict")
         verbose = _resolve_verbose(verbose)
         n_steps = -(-len(x) // batch_size)
@@ -345,6 +347,8 @@ class Trainer:
             output[index] = batch
             callback_list.call("on_predict_batch_end", step, None)
         callback_list.call("on_predict_end", None)
+        if output is not None and output.dtype.kind == "f" and not np.isfinite(output).all():
+            data.check_finite(x, "x")
         return output
 
     # ----- single batches -----
@@ -373,9 +377,12 @@ class Trainer:
     @_engine_settings
     def predict_on_batch(self, x) -> np.ndarray:
         """Model outputs for exactly this batch, as a NumPy array."""
-        x = data.check_array(x, "x")
+        x = data.check_array(x, "x", finite=False)
         self._build_for(x.shape, "predict")
-        return self.predict_step(x.astype(config.floatx(), copy=False))
+        output = self.predict_step(x.astype(config.floatx(), copy=False))
+        if not np.isfinite(output).all():
+            data.check_finite(x, "x")
+        return output
 
 
 def _format_logs(logs: dict, return_dict: bool):

@@ -10,8 +10,12 @@ import math
 import numpy as np
 
 
-def check_array(array, argument: str, *, allow_none: bool = False) -> np.ndarray | None:
+def check_array(array, argument: str, *, allow_none: bool = False,
+                finite: bool = True) -> np.ndarray | None:
     """``array`` as a NumPy array of numbers, without NaN or inf; a clear error otherwise.
+
+    ``finite=False`` skips the scan for NaN and inf (one pass over the data), for callers that
+    check their results instead (``predict``).
 
     >>> check_array([1.0, float("nan")], "x")
     Traceback (most recent call last):
@@ -32,15 +36,21 @@ def check_array(array, argument: str, *, allow_none: bool = False) -> np.ndarray
     if array.ndim == 0:
         raise ValueError(f"Argument `{argument}` must be an array with a batch axis, "
                          f"received a scalar {array!r}.")
+    if finite:
+        check_finite(array, argument)
+    return array
+
+
+def check_finite(array: np.ndarray, argument: str) -> None:
+    """Raise if a float ``array`` holds NaN or inf, naming the count and the first index."""
     if array.dtype.kind == "f":
         bad = ~np.isfinite(array)
         if bad.any():
             first = tuple(int(i) for i in np.argwhere(bad)[0])
             raise ValueError(
                 f"Argument `{argument}` contains {int(bad.sum())} NaN or infinite value(s) "
-                f"(first at index {first}). Clean or impute the data before training."
+                f"(first at index {first}). Clean or impute the data first."
             )
-    return array
 
 
 def check_lengths(**arrays) -> int:
