@@ -1,6 +1,6 @@
 """A small convolutional network on Fashion-MNIST: the course's next step after the MLP.
 
-    python examples/fashion_mnist_cnn.py            # 5 epochs, about 0.91 test accuracy
+    python examples/fashion_mnist_cnn.py            # 10 epochs, about 0.91 test accuracy
     python examples/fashion_mnist_cnn.py --epochs 1 --samples 2000   # a quick look
 
 Same network as `numkeras train --model cnn`.
@@ -10,7 +10,7 @@ import argparse
 
 import numkeras as keras
 
-EPOCHS = 5
+EPOCHS = 10  # about 0.90 after 5 epochs, past 0.91 by 10
 BATCH_SIZE = 64
 SEED = 0
 

@@ -76,8 +76,10 @@ def test_default_run_prints_the_report_and_writes_every_file(loader, tmp_path, c
 
 def test_defaults_are_the_lecture_experiment():
     args = build_parser().parse_args(["train"])
+    # --epochs defaults by model when the run starts: 5 for the lecture's mlp, 10 for cnn.
     assert (args.dataset, args.model, args.epochs, args.batch_size) == ("fashion_mnist", "mlp",
-                                                                       5, 32)
+                                                                       None, 32)
+    assert train.DEFAULT_EPOCHS == {"mlp": 5, "cnn": 10}
     assert (args.hidden, args.activation, args.optimizer) == ([128], "relu", "adam")
     assert (args.learning_rate, args.validation_split, args.seed) == (None, 0.0, 0)
     assert (args.output, args.quiet) == (None, False)

@@ -32,6 +32,8 @@ from numkeras.utils.files import write_atomic, write_text_atomic
 
 DATASETS = {"fashion_mnist": "Fashion-MNIST", "mnist": "MNIST"}
 MODELS = ("mlp", "cnn")
+# The lecture trains its MLP for 5 epochs; the CNN needs about 10 to pass 0.91 test accuracy.
+DEFAULT_EPOCHS = {"mlp": 5, "cnn": 10}
 IMAGE_SHAPE = (28, 28)
 # The lecture's code trains on all 60,000 images; the curves come from evaluating the test set
 # after each epoch (TestSetMonitor), so no training images need to be held out.
@@ -73,7 +75,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="mlp (default): Flatten -> hidden Dense layers -> Dense(10, softmax); cnn: "
              "Conv2D(32, 3) -> MaxPooling2D -> Conv2D(64, 3) -> MaxPooling2D -> Flatten -> "
              "hidden Dense layers -> Dropout(0.5) -> Dense(10, softmax)")
-    add("--epochs", type=_positive_int, default=5, help="passes over the training data (5)")
+    add("--epochs", type=_positive_int, default=None,
+        help="passes over the training data (default 5 for mlp, as the lecture; 10 for cnn)")
     add("--batch-size", type=_positive_int, default=32, help="samples per step (32)")
     add("--hidden", type=_hidden_sizes, default=[128], metavar="SIZES",
         help="sizes of the hidden Dense layers, comma-separated, e.g. 256,128 (default 128)")
@@ -195,6 +198,8 @@ def _output_dir(text: str) -> pathlib.Path:
 # ----- the run -----
 def run(args) -> int:
     """Train, evaluate and save as ``args`` says; returns the exit code."""
+    if args.epochs is None:
+        args.epochs = DEFAULT_EPOCHS[args.model]
     if args.seed is not None:
         config.set_random_seed(args.seed)
     try:
