@@ -51,27 +51,3 @@ def test_keep_freed_memory_is_idempotent():
 
     first = memory.keep_freed_memory()
     assert memory.keep_freed_memory() == first
-
-
-def test_step_tuner_keeps_the_faster_thread_count(monkeypatch):
-    monkeypatch.setitem(blas._managed, "active", True)
-    monkeypatch.setitem(blas._managed, "large", 2)
-    tuner = blas.StepTuner(trial=3, period=10)
-    assert blas._managed["small"] == 1
-    for _ in range(3):
-        tuner.step_done(1.0)  # one thread: slow
-    assert blas._managed["small"] == 2
-    for _ in range(3):
-        tuner.step_done(0.5)  # two threads: fast
-    assert blas._managed["small"] == 2 and tuner.period == 20  # clear win: probe less often
-    for _ in range(20):
-        tuner.step_done(0.5)
-    assert blas._managed["small"] == 1  # the next trial has begun
-
-
-def test_step_tuner_is_off_on_one_core(monkeypatch):
-    monkeypatch.setitem(blas._managed, "active", True)
-    monkeypatch.setitem(blas._managed, "large", 1)
-    tuner = blas.StepTuner()
-    tuner.step_done(1.0)
-    assert not tuner.enabled and blas._managed["small"] == 1

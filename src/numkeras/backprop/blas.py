@@ -9,6 +9,11 @@ products (predict on 10,000 images, convolutions) run twice as fast on two threa
 ``SMALL_PRODUCT`` multiply-adds and ``numkeras.config.blas_threads()`` above. Outside those
 regions, and after them, the process's own setting is left as it was.
 
+The choice depends on the product's size only, never on timings: OpenBLAS rounds a product
+differently on one thread and on two (it splits the sums), so a choice made by timing would
+make two runs with the same seed differ. On an idle machine two threads would make a batch-32
+step about 8% faster; determinism and robustness on a busy machine come first.
+
 The thread count is set through OpenBLAS's own C function (found in the loaded library, as
 threadpoolctl does); where none is found (another BLAS, another OS) the calls do nothing.
 
@@ -29,7 +34,7 @@ _GETTERS = ("openblas_get_num_threads", "scipy_openblas_get_num_threads64_",
             "MKL_Get_Max_Threads")
 _controls: list | None = None
 SMALL_PRODUCT = 1 << 24  # multiply-adds; below this one thread is faster (docs/benchmarks.md)
-_managed = {"active": False, "large": None, "small": 1, "current": None}
+_managed = {"active": False, "large": None, "current": None}
 
 
 def _loaded_blas_paths() -> list[str]:
@@ -101,13 +106,12 @@ def managed(large_threads: int | None):
     """Let primitives choose BLAS threads by product size inside the block; restore after.
 
     ``large_threads``: threads for large products (None: the BLAS library's setting on entry).
-    Small products start on one thread; a :class:`StepTuner` may move them to more.
     """
     previous = get_blas_threads()
     if previous is None or _managed["active"]:
         yield
         return
-    _managed.update(active=True, large=large_threads or previous, small=1, current=previous)
+    _managed.update(active=True, large=large_threads or previous, current=previous)
     try:
         yield
     finally:
@@ -119,62 +123,8 @@ def for_product(multiply_adds: int) -> None:
     """Before a matrix product of ``multiply_adds`` (m*n*k): set the thread count it wants."""
     if not _managed["active"]:
         return
-    wanted = _managed["small"] if multiply_adds < SMALL_PRODUCT else _managed["large"]
+    wanted = 1 if multiply_adds < SMALL_PRODUCT else _managed["large"]
     if wanted != _managed["current"]:
         for _, setter in _blas_controls():
             setter(int(wanted))
         _managed["current"] = wanted
-
-
-class StepTuner:
-    """Times training steps to choose the BLAS threads of *small* products.
-
-    On an idle machine two threads make a batch-32 step's products faster (48 vs 76 us for
-    32x784 @ 784x128); on a busy one they make the step ten times slower. So the tuner tries
-    both: ``trial`` steps with one thread, ``trial`` with all, keeps the faster (by median
-    step time) and tries again after ``period`` steps. When the loser was much slower (a busy
-    machine), the next trial waits twice as long, up to ``max_period`` steps, so trials cost
-    at most a few percent of the run. Only the thread count changes, never the arithmetic:
-    the results are identical either way.
-    """
-
-    def __init__(self, trial: int = 8, period: int = 256, max_period: int = 8192):
-        self.trial, self.period, self.max_period = trial, period, max_period
-        self.enabled = _managed["active"] and _managed["large"] > 1
-        self._candidates = (1, _managed["large"]) if self.enabled else (1,)
-        self._times: dict[int, list[float]] = {c: [] for c in self._candidates}
-        self._steps_left = 0  # in the current exploitation phase
-        self._testing = 0  # index into candidates while trialling
-        self._start_trial()
-
-    def _start_trial(self) -> None:
-        self._testing = 0
-        for times in self._times.values():
-            times.clear()
-        _managed["small"] = self._candidates[0]
-
-    def step_done(self, seconds: float) -> None:
-        """Report the duration of the step just run."""
-        if not self.enabled:
-            return
-        if self._steps_left > 0:
-            self._steps_left -= 1
-            if self._steps_left == 0:
-                self._start_trial()
-            return
-        candidate = self._candidates[self._testing]
-        self._times[candidate].append(seconds)
-        if len(self._times[candidate]) < self.trial:
-            return
-        if self._testing + 1 < len(self._candidates):
-            self._testing += 1
-            _managed["small"] = self._candidates[self._testing]
-            return
-        medians = {c: sorted(t)[len(t) // 2] for c, t in self._times.items()}
-        best = min(medians, key=medians.get)
-        worst = max(medians.values())
-        _managed["small"] = best
-        # A clear loss means the machine is busy (or idle) for a while: probe less often.
-        if worst > 1.5 * medians[best]:
-            self.period = min(self.period * 2, self.max_period)
-        self._steps_left = self.period

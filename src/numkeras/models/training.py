@@ -10,7 +10,6 @@ across machines has one buffer to reduce).
 from __future__ import annotations
 
 import functools
-import time
 
 import numpy as np
 
@@ -236,7 +235,6 @@ class Trainer:
         # (BackupAndRestore) shuffles exactly as the uninterrupted run did.
         shuffle_seed = int(config.make_rng().integers(2**63))
         dtype = config.floatx()
-        tuner = blas.StepTuner()
         callback_list.call("on_train_begin", None)
         # Resume hook: BackupAndRestore's on_train_begin sets `_resume_from = (epoch, step)` to
         # skip what a killed run already did; the rest then repeats that run exactly.
@@ -257,9 +255,7 @@ class Trainer:
                     callback_list.call("on_train_batch_begin", step, None)
                 y_batch = y[index]
                 weights = _batch_weights(sample_weight, index, class_weights, y_batch)
-                started = time.perf_counter()
                 logs = self.train_step(data.take(x, index, dtype), y_batch, weights)
-                tuner.step_done(time.perf_counter() - started)
                 params["steps_done"] = step + 1
                 if callback_list.wants("on_train_batch_end"):
                     callback_list.call("on_train_batch_end", step, logs)
