@@ -57,9 +57,13 @@ def load(args):
     return (x / np.float32(255)).astype(np.float32), y.astype(np.int64)
 
 
-def build_model():
+def build_model(fast: bool = False):
     import numkeras as keras
 
+    # The default install has no numba: its compiled kernels stay off unless asked for.
+    set_kernels = getattr(keras.config, "set_compiled_kernels", None)
+    if set_kernels is not None:
+        set_kernels(fast)
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(),
                               keras.layers.Dense(128, activation="relu"),
@@ -156,9 +160,10 @@ def per_step_blocks(fn, steps: int) -> float:
     return statistics.median(blocks)
 
 
-def profile(x, y, steps: int, batch: int) -> tuple[list[tuple[str, float]], float, float]:
+def profile(x, y, steps: int, batch: int,
+            fast: bool = False) -> tuple[list[tuple[str, float]], float, float]:
     """(piece, median µs) rows, train_step µs and fit µs per step."""
-    model = build_model()
+    model = build_model(fast)
     rng = np.random.default_rng(0)
     warm = min(len(x), 50 * batch)
     model.fit(x[:warm], y[:warm], batch_size=batch, epochs=1, verbose=0)  # build, compile
@@ -218,17 +223,19 @@ def main() -> None:
     parser.add_argument("--data", help="directory of run.py's saved arrays")
     parser.add_argument("--synthetic", type=int, metavar="N", help="N random images instead")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    parser.add_argument("--fast", action="store_true",
+                        help="use the `fast` extra's compiled kernels (numba) if installed")
     parser.add_argument("--cprofile", action="store_true",
                         help="also print cProfile's top functions over the train_step calls")
     args = parser.parse_args()
     x, y = load(args)
-    rows, step_us, fit_us = profile(x, y, args.steps, args.batch_size)
+    rows, step_us, fit_us = profile(x, y, args.steps, args.batch_size, args.fast)
     print(render(rows, step_us, fit_us, args.markdown))
     if args.cprofile:
         import cProfile
         import pstats
 
-        model, rng = build_model(), np.random.default_rng(1)
+        model, rng = build_model(args.fast), np.random.default_rng(1)
         model.fit(x[:args.batch_size * 10], y[:args.batch_size * 10], verbose=0)
         profiler = cProfile.Profile()
         profiler.enable()

@@ -9,12 +9,13 @@ round to round, so that the drift of a shared machine hits all of them alike. Fi
 median over rounds with their range, and ratios are numkeras's time over the peer's time within
 the same round (< 1: numkeras is faster), then the median of those.
 
-Systems: numkeras; Keras 3 on TensorFlow and on JAX (Keras's defaults: a jit-compiled step on
-JAX); PyTorch eager (a hand-written loop), with its default threads and with one thread; the
-hand-written NumPy loop (numpy_loop.py). Peers
-that are not installed are skipped. Workloads (see _common.py): the lecture's model at batch 32
-and 256 and a deep narrow MLP at batch 32 (seconds per epoch: median of epochs 2 to the last;
-test accuracy; peak RSS), ``infer`` (predict throughput at batch 10,000 and 32, one-sample
+Systems: numkeras as installed by default (NumPy only); numkeras with its optional ``fast``
+extra (numba's compiled optimizer update), when numba is installed; Keras 3 on TensorFlow and
+on JAX (Keras's defaults: a jit-compiled step on JAX); PyTorch eager (a hand-written loop),
+with its default threads and with one thread; the hand-written NumPy loop (numpy_loop.py).
+Peers that are not installed are skipped. Workloads (see _common.py): the lecture's model at
+batch 32 and 256 and a deep narrow MLP at batch 32 (seconds per epoch: median of epochs 2 to
+the last; test accuracy; peak RSS), ``infer`` (predict throughput at batch 10,000 and 32, one-sample
 latency of ``model(x)`` and ``predict``), ``import`` (fresh interpreters, warm bytecode), the
 GEMM floor (``gemm``, see gemm_floor.py), installed size, and numkeras's step profile
 (``profile``, see profile_step.py).
@@ -49,7 +50,8 @@ sys.path.insert(0, HERE)
 import report  # noqa: E402 - after the sys.path line above
 from _common import RESULT_MARKER, TRAINING, save_data  # noqa: E402
 
-SYSTEMS = ("numkeras", "keras-tensorflow", "keras-jax", "torch", "torch-1thread", "numpy")
+SYSTEMS = ("numkeras", "numkeras-fast", "keras-tensorflow", "keras-jax", "torch",
+           "torch-1thread", "numpy")
 WORKLOADS = (*TRAINING, "infer", "import", "gemm", "profile")
 # What `import` times: the package's import, then the names the lecture's code touches, since
 # a lazy package (numkeras) defers its real cost to the first attribute.
@@ -62,10 +64,12 @@ IMPORTS = {
     "numpy": ("import numpy", "numpy.matmul"),
 }
 IMPORTS["torch-1thread"] = IMPORTS["torch"]
+IMPORTS["numkeras-fast"] = IMPORTS["numkeras"]  # numba loads at the first optimizer step
 # Distributions whose files (with their required dependencies) make up each installed size;
 # numkeras counts its package tree and the dependencies pyproject.toml requires.
 DISTRIBUTIONS = {
     "numkeras": (),
+    "numkeras-fast": ("numba",),
     "keras-tensorflow": ("keras", "tensorflow-cpu|tensorflow"),
     "keras-jax": ("keras", "jax"),
     "torch": ("torch",),
@@ -198,8 +202,9 @@ def available(system: str, numkeras_src: str) -> bool:
     def has(module: str) -> bool:
         return importlib.util.find_spec(module) is not None
 
-    if system == "numkeras":
-        return os.path.isdir(os.path.join(numkeras_src, "numkeras")) or has("numkeras")
+    if system.startswith("numkeras"):
+        found = os.path.isdir(os.path.join(numkeras_src, "numkeras")) or has("numkeras")
+        return found and (system == "numkeras" or has("numba"))
     if system == "keras-tensorflow":
         return has("keras") and has("tensorflow")
     if system == "keras-jax":
@@ -233,7 +238,7 @@ def installed_mb(roots, numkeras_src: str | None = None) -> float | None:
                 path = os.path.realpath(os.path.join(directory, name))
                 seen_files.add(path)
                 total += os.path.getsize(path)
-        roots = todo = numkeras_requirements()
+        roots = todo = numkeras_requirements() + list(roots)
     while todo:
         names = todo.pop().split("|")  # alternatives: the first one installed counts
         dist = None
@@ -414,7 +419,8 @@ def main(argv=None) -> None:
     meta["load_end"] = os.getloadavg()
     meta["load_during"] = (statistics.median(loads), max(loads)) if loads else None
     meta["installed_mb"] = {
-        s: installed_mb(DISTRIBUTIONS[s], args.numkeras_src if s == "numkeras" else None)
+        s: installed_mb(DISTRIBUTIONS[s], args.numkeras_src if s.startswith("numkeras")
+                        else None)
         for s in systems}
     if args.json:  # first, so a failing report still leaves the measurements
         with open(args.json, "w", encoding="utf-8") as out:

@@ -1,6 +1,8 @@
 """numkeras and Keras 3 run the workloads through the very same code: the lecture's Keras API.
 
-``system`` is ``numkeras``, ``keras-tensorflow`` or ``keras-jax``. Keras's backend is chosen by
+``system`` is ``numkeras`` (the default install: NumPy only, so numba's compiled kernels are
+switched off even where numba is installed), ``numkeras-fast`` (with the ``fast`` extra's
+compiled optimizer update), ``keras-tensorflow`` or ``keras-jax``. Keras's backend is chosen by
 ``KERAS_BACKEND``, which must be set before ``import keras``: the worker process sets it first.
 Keras's defaults stand, so on JAX the training step is jit-compiled and on TensorFlow (CPU only)
 it runs as a ``tf.function`` without XLA.
@@ -18,9 +20,12 @@ BACKENDS = {"keras-tensorflow": "tensorflow", "keras-jax": "jax"}
 
 
 def import_keras(system: str):
-    if system == "numkeras":
+    if system.startswith("numkeras"):
         import numkeras
 
+        set_kernels = getattr(numkeras.config, "set_compiled_kernels", None)
+        if set_kernels is not None:
+            set_kernels(system == "numkeras-fast")
         return numkeras
     os.environ["KERAS_BACKEND"] = BACKENDS[system]
     import keras
@@ -55,7 +60,12 @@ def train(system: str, data, hidden, batch_size: int, epochs: int) -> dict:
 
     model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0, callbacks=[EpochTimer()])
     _, accuracy = model.evaluate(x_test, y_test, batch_size=1000, verbose=0)
-    return {"epoch_s": times, "test_acc": float(accuracy)}
+    result = {"epoch_s": times, "test_acc": float(accuracy)}
+    if system == "numkeras-fast":
+        from numkeras.backprop import kernels
+
+        result["compiled_kernels"] = kernels.available()  # False: numba did not load
+    return result
 
 
 def infer(system: str, data, hidden, budget_s: float) -> dict:

@@ -2,10 +2,10 @@
 
 Usage: ``python benchmarks/worker.py SYSTEM WORKLOAD --data DIR [--epochs N] [--budget S]``
 
-SYSTEM: numkeras, keras-tensorflow, keras-jax, torch, torch-1thread, numpy (the hand-written
-loop) or gemm (the GEMM floor). WORKLOAD: a training workload of ``_common.TRAINING``
-(``lecture32``, ``lecture256``, ``deep32``), ``infer`` (predict throughput and one-sample
-latencies), or, for gemm, ``floor``. The result is one JSON line after
+SYSTEM: numkeras, numkeras-fast, keras-tensorflow, keras-jax, torch, torch-1thread, numpy
+(the hand-written loop) or gemm (the GEMM floor). WORKLOAD: a training workload of
+``_common.TRAINING`` (``lecture32``, ``lecture256``, ``deep32``), ``infer`` (predict throughput
+and one-sample latencies), or, for gemm, ``floor``. The result is one JSON line after
 ``_common.RESULT_MARKER``; a training run also reports the process's peak RSS.
 """
 
@@ -19,8 +19,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _common import MODELS, TRAINING, emit, load_data, peak_rss_mb
 
-SYSTEMS = ("numkeras", "keras-tensorflow", "keras-jax", "torch", "torch-1thread", "numpy",
-           "gemm")
+SYSTEMS = ("numkeras", "numkeras-fast", "keras-tensorflow", "keras-jax", "torch",
+           "torch-1thread", "numpy", "gemm")
 
 
 def run(system: str, workload: str, data_dir: str, epochs: int | None, budget_s: float) -> dict:

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The benchmark suite of issue 4 in one command: numkeras against every peer that installs.
 #
-# Creates .venv-bench (kept between runs, gitignored), installs numkeras (editable) and the peers
-# of benchmarks/requirements-peers.txt, skipping any peer that fails to install, byte-compiles the
-# venv so import times are those of a warm install, then runs benchmarks/run.py with the given
-# arguments. Examples:
+# Creates .venv-bench (kept between runs, gitignored), installs numkeras (editable, with its
+# 'fast' extra) and the peers of benchmarks/requirements-peers.txt, skipping any peer that fails
+# to install, byte-compiles the venv so import times are those of a warm install, then runs
+# benchmarks/run.py with the given arguments. Examples:
 #   scripts/bench.sh                   # full run; writes docs/benchmarks.md
 #   scripts/bench.sh --quick           # one round, fewer epochs: a quick look
 #   scripts/bench.sh --systems numkeras,numpy --workloads lecture32
@@ -21,8 +21,13 @@ if [ "${BENCH_INSTALL:-1}" != 0 ]; then
     echo "bench: creating $venv"
     "$python" -m venv "$venv"
   fi
-  echo "bench: installing numkeras into $venv"
-  "${pip[@]}" -e .
+  echo "bench: installing numkeras with its 'fast' extra into $venv"
+  # The suite measures numkeras both ways: as installed by default (the worker switches the
+  # compiled kernels off) and with the extra; without numba it measures the default only.
+  "${pip[@]}" -e ".[fast]" || {
+    echo "bench: the 'fast' extra (numba) did not install; measuring the default only" >&2
+    "${pip[@]}" -e .
+  }
   # The lecture's data: Debian's package when apt is usable; load_data() downloads otherwise.
   if ! dpkg -s dataset-fashion-mnist >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] \
       && command -v apt-get >/dev/null 2>&1; then
