@@ -6,30 +6,85 @@ system and one workload each, and hand their figures to ``run.py`` as one JSON l
 
 from __future__ import annotations
 
+import importlib.abc
 import json
 import os
 import resource
 import statistics
+import sys
 import time
 
 import numpy as np
 
-# The models: hidden layer widths between Flatten(28, 28) and Dense(10, softmax).
+# The MLPs: hidden layer widths between Flatten(28, 28) and Dense(10, softmax).
 MODELS = {
     "lecture": (128,),    # the lecture's Flatten -> Dense(128, relu) -> Dense(10, softmax)
     "deep": (64,) * 10,   # a deep narrow MLP: ten hidden Dense(64, relu)
 }
+# The course's CNN (issue 7) on (28, 28, 1) images, channels_last: Conv2D(32, 3x3, relu) ->
+# MaxPooling2D(2) -> Conv2D(64, 3x3, relu) -> MaxPooling2D(2) -> Flatten -> Dense(128, relu) ->
+# Dropout(0.5) -> Dense(10, softmax); "valid" padding, so 28 -> 26 -> 13 -> 11 -> 5.
+CNN = "cnn"
+CNN_FILTERS = (32, 64)
+CNN_KERNEL = 3
+CNN_POOL = 2
+CNN_DENSE = 128
+CNN_DROPOUT = 0.5
 # Training workloads: name -> (model, batch size, epochs of a full run).
 TRAINING = {
     "lecture32": ("lecture", 32, 5),
     "lecture256": ("lecture", 256, 5),
     "deep32": ("deep", 32, 3),
+    "cnn64": (CNN, 64, 3),
 }
 IMAGE_SHAPE = (28, 28)
 CLASSES = 10
 PREDICT_BATCHES = (10_000, 32)
 RESULT_MARKER = "BENCH-RESULT "  # a worker's one line for run.py; other output is ignored
 SEED = 0
+
+
+# numkeras's optional `fast` extra: numba (with llvmlite), for the compiled optimizer update.
+FAST_EXTRA = ("numba", "llvmlite")
+
+
+class _HideModules(importlib.abc.MetaPathFinder):
+    """An import finder for which some top-level packages do not exist."""
+
+    def __init__(self, names):
+        self.names = frozenset(names)
+
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in self.names:
+            raise ModuleNotFoundError(f"No module named {name!r} (hidden by the benchmark: "
+                                      "numkeras's default install has no numba)", name=name)
+        return None
+
+
+def hide_fast_extra() -> None:
+    """Make this process numkeras's default install: numba cannot be imported, even where the
+    venv has it for the ``numkeras-fast`` runs. Call it before importing numkeras."""
+    if any(name in sys.modules for name in FAST_EXTRA):
+        raise RuntimeError("numba is already imported: too late to hide the fast extra")
+    sys.meta_path.insert(0, _HideModules(FAST_EXTRA))
+
+
+def numkeras_configuration(system: str) -> dict:
+    """What this process's numkeras ran with, checked against what ``system`` means.
+
+    ``numba_loaded``: numba was imported (by the first optimizer step of a ``fast`` run), read
+    before ``compiled_kernels``, whether numkeras's compiled kernels can run (which imports
+    numba when they can). A mismatch raises: a numkeras row must be the configuration it names.
+    """
+    from numkeras.backprop import kernels
+
+    loaded = "numba" in sys.modules
+    result = {"numba_loaded": loaded, "compiled_kernels": bool(kernels.available())}
+    wanted = system == "numkeras-fast"
+    if result["compiled_kernels"] != wanted:
+        raise RuntimeError(f"{system} ran with compiled kernels "
+                           f"{'on' if result['compiled_kernels'] else 'off'}")
+    return result
 
 
 def save_data(directory: str, x_train, y_train, x_test, y_test) -> None:

@@ -7,6 +7,14 @@ float32 with preallocated outputs, gives the time no implementation of the same 
 the same BLAS can beat; ``run.py`` states the batch-256 target relative to it. Prediction's
 floor is the forward products alone at batch 10,000.
 
+The CNN's convolutions count as im2col matrix products: a convolution with a kh x kw kernel
+over C channels into F filters, on a batch of N images whose output is Ho x Wo, is the product
+of the ``(N*Ho*Wo, kh*kw*C)`` matrix of receptive fields with the ``(kh*kw*C, F)`` kernel; its
+backward pass is ``cols.T @ g`` (the kernel's gradient) and ``g @ kernel.T`` (the fields'
+gradient, not for the first convolution, whose input is the data). Building the fields
+(im2col), adding their gradients back (col2im), pooling, relu and dropout are not counted: the
+floor is the arithmetic of the products alone. Its dense layers count as the MLPs' do.
+
 The BLAS thread count is the process's: ``run.py`` runs this once with OPENBLAS_NUM_THREADS=1
 and once with the library's default.
 """
@@ -16,7 +24,8 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from _common import CLASSES, MODELS, TRAINING, per_call_seconds
+from _common import (CLASSES, CNN, CNN_DENSE, CNN_FILTERS, CNN_KERNEL, CNN_POOL, IMAGE_SHAPE,
+                     MODELS, TRAINING, per_call_seconds)
 
 INPUTS = 28 * 28
 
@@ -45,6 +54,41 @@ def step_flops(widths: list[int], batch: int) -> int:
     return sum(2 * batch * a * b * (2 if layer == 0 else 3) for layer, (a, b) in enumerate(pairs))
 
 
+def cnn_shapes(batch: int) -> list[tuple[int, int, int, bool]]:
+    """``(rows, inner, cols, input gradient?)`` of each layer's forward product ``(rows, inner)
+    @ (inner, cols)`` in the CNN's step: the convolutions as im2col products, then the dense
+    layers (the first layer has no input gradient)."""
+    shapes, channels, size = [], 1, IMAGE_SHAPE[0]
+    for filters in CNN_FILTERS:
+        out = size - CNN_KERNEL + 1
+        shapes.append((batch * out * out, CNN_KERNEL * CNN_KERNEL * channels, filters,
+                       bool(shapes)))
+        channels, size = filters, out // CNN_POOL
+    widths = [channels * size * size, CNN_DENSE, CLASSES]
+    shapes += [(batch, a, b, True) for a, b in itertools.pairwise(widths)]
+    return shapes
+
+
+def cnn_step_products(batch: int, rng) -> list[tuple]:
+    """``(a, b, out)`` for each matrix product of one training step of the CNN."""
+    def rand(*shape):
+        return rng.standard_normal(shape, dtype=np.float32)
+
+    products = []
+    for rows, inner, cols, input_grad in cnn_shapes(batch):
+        x, kernel, grad = rand(rows, inner), rand(inner, cols), rand(rows, cols)
+        products.append((x, kernel, np.empty((rows, cols), np.float32)))        # forward
+        products.append((x.T, grad, np.empty((inner, cols), np.float32)))       # dW
+        if input_grad:
+            products.append((grad, kernel.T, np.empty((rows, inner), np.float32)))  # dx
+    return products
+
+
+def cnn_step_flops(batch: int) -> int:
+    return sum(2 * rows * inner * cols * (3 if input_grad else 2)
+               for rows, inner, cols, input_grad in cnn_shapes(batch))
+
+
 def _run(products) -> None:
     for a, b, out in products:
         np.matmul(a, b, out=out)
@@ -55,13 +99,17 @@ def measure(n_train: int, n_test: int, budget_s: float = 1.0) -> dict:
     rng = np.random.default_rng(0)
     result = {"floor_s": {}, "gflop_per_epoch": {}, "gflops": {}}
     for name, (model, batch, _) in TRAINING.items():
-        widths = _widths(model)
-        products = step_products(widths, batch, rng)
+        if model == CNN:
+            products, flops = cnn_step_products(batch, rng), cnn_step_flops(batch)
+        else:
+            widths = _widths(model)
+            products, flops = step_products(widths, batch, rng), step_flops(widths, batch)
         step_s = per_call_seconds(lambda p=products: _run(p), budget_s)
         steps = n_train / batch
         result["floor_s"][name] = step_s * steps
-        result["gflop_per_epoch"][name] = step_flops(widths, batch) * steps / 1e9
-        result["gflops"][name] = step_flops(widths, batch) / step_s / 1e9
+        result["gflop_per_epoch"][name] = flops * steps / 1e9
+        result["gflops"][name] = flops / step_s / 1e9
+        del products
     widths = _widths("lecture")
     batch = n_test
     forward = []

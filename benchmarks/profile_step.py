@@ -1,8 +1,9 @@
 """Where the microseconds of one numkeras training step go (the lecture's model, batch 32).
 
-Usage: ``python benchmarks/profile_step.py [--steps N] [--batch-size B] [--markdown] [--cprofile]``
+Usage: ``python benchmarks/profile_step.py [--steps N] [--batch-size B] [--markdown] [--fast]``
 (with ``PYTHONPATH=src`` or numkeras installed; ``--data DIR`` takes run.py's saved arrays,
-``--synthetic N`` random ones, and the default is Fashion-MNIST).
+``--synthetic N`` random ones, and the default is Fashion-MNIST; ``--cprofile`` adds cProfile's
+top functions).
 
 The step is taken apart through the public-ish entry points that ``train_step`` itself uses,
 so the profile keeps working while the engine changes underneath:
@@ -15,7 +16,8 @@ so the profile keeps working while the engine changes underneath:
   ``loss.backward()`` (``dense #1`` is the Dense node nearest the loss); what the walk costs
   beyond the VJPs (sorting the graph, adding gradients, handing them to the weights) is
   "engine";
-- optimizer: ``model.optimizer.apply_buffer(buffer)``;
+- optimizer: ``model.optimizer.apply_buffer(buffer)`` (numba's compiled update with
+  ``--fast``; without it numba is made unimportable, as in numkeras's default install);
 - metrics: the loss tracker and the compiled metrics (``model._update_logs``).
 
 Two reference figures come with it: ``model.train_step`` timed whole (the pieces' sum can
@@ -228,9 +230,18 @@ def main() -> None:
     parser.add_argument("--cprofile", action="store_true",
                         help="also print cProfile's top functions over the train_step calls")
     args = parser.parse_args()
+    from _common import hide_fast_extra, numkeras_configuration
+
+    if not args.fast:
+        hide_fast_extra()  # the default install, even in a venv that has numba
     x, y = load(args)
     rows, step_us, fit_us = profile(x, y, args.steps, args.batch_size, args.fast)
     print(render(rows, step_us, fit_us, args.markdown))
+    # Raises if the kernels were not what was asked for (e.g. --fast without numba).
+    configuration = numkeras_configuration("numkeras-fast" if args.fast else "numkeras")
+    print(("\n" if args.markdown else "") + "numkeras's compiled kernels: "
+          + ("on (numba)" if configuration["compiled_kernels"] else
+             "off (numba not importable)"))
     if args.cprofile:
         import cProfile
         import pstats

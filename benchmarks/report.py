@@ -2,18 +2,19 @@
 
 Medians are over rounds, ranges are min-max over rounds, and every ratio is numkeras's time
 over the other system's time within one round (for throughputs: time per sample), median over
-rounds; below 1, numkeras is faster.
+rounds; below 1, numkeras is faster. "numkeras" is the default install (no numba);
+"numkeras[fast]" has the optional ``fast`` extra, and the ratios of both are shown.
 """
 
 from __future__ import annotations
 
 import statistics
 
-from _common import TRAINING, epoch_seconds
+from _common import CNN, TRAINING, epoch_seconds
 
 NAMES = {
     "numkeras": "numkeras",
-    "numkeras-fast": "numkeras + `fast` extra (numba)",
+    "numkeras-fast": "numkeras[fast]",
     "keras-tensorflow": "Keras 3 + TensorFlow",
     "keras-jax": "Keras 3 + JAX (jit)",
     "torch": "PyTorch (eager)",
@@ -21,7 +22,12 @@ NAMES = {
     "numpy": "hand-written NumPy loop",
 }
 PEERS = ("keras-tensorflow", "keras-jax", "torch", "torch-1thread")
+TORCH = ("torch", "torch-1thread")
 FLOOR = "GEMM floor (matrix products only)"
+# The default install, then the fast extra: the two numkeras rows every ratio is shown for.
+OURS = ("numkeras", "numkeras-fast")
+MLPS = [name for name, (model, _, _) in TRAINING.items() if model != CNN]
+CNNS = [name for name, (model, _, _) in TRAINING.items() if model == CNN]
 
 
 # ----- numbers -----
@@ -106,16 +112,19 @@ def brief(result: dict) -> str:
     """One line of progress for a finished run."""
     if "error" in result:
         return "FAILED " + result["error"][:200]
+    kernels = "" if "compiled_kernels" not in result else \
+        f", compiled kernels {'on' if result['compiled_kernels'] else 'off'}"
     if "epoch_s" in result:
         return (f"{epoch_time(result):.3f} s/epoch, test acc {result['test_acc']:.4f}, "
-                f"peak RSS {result['peak_rss_mb']:.0f} MB")
+                f"peak RSS {result['peak_rss_mb']:.0f} MB{kernels}")
     if "floor_s" in result:
         return ", ".join(f"{k} {v:.3f} s/epoch" for k, v in result["floor_s"].items()) + \
             f", predict {result['predict_sps']:,.0f} samples/s"
     if "import_s" in result:
         return f"import {median(result['import_s']):.3f} s, " \
                f"with the API {median(result['import_api_s']):.3f} s"
-    return ", ".join(f"{k} {num(v)}" for k, v in result.items())
+    return ", ".join(f"{k} {num(v)}" for k, v in result.items()
+                     if not isinstance(v, bool)) + kernels
 
 
 # ----- the report -----
@@ -125,31 +134,78 @@ def table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def training_table(meta, results) -> str:
-    systems = meta["systems"]
+def ours_in(meta) -> list[str]:
+    """The numkeras rows of this run: the default install, and the fast extra if measured."""
+    return [s for s in OURS if s in meta["systems"]]
+
+
+def ratio_cells(meta, results, workload: str, theirs: list) -> list[str]:
+    """For each numkeras row, its time over ``theirs`` (one figure per round)."""
+    return [ratio_text(ratio(per_round(results, workload, ours, epoch_time), theirs))
+            for ours in ours_in(meta)]
+
+
+def ratio_headers(meta) -> list[str]:
+    return ["nk ÷ this" if ours == "numkeras" else "nk[fast] ÷ this" for ours in ours_in(meta)]
+
+
+def training_table(meta, results, workloads: list[str], accuracies: list[str],
+                   extra=None) -> str:
+    """Seconds per epoch of ``workloads`` for every system that ran them, each numkeras row's
+    ratio to it, the test accuracy after ``accuracies``; ``extra`` (header, function of the
+    system) adds a column."""
+    systems = [s for s in meta["systems"]
+               if any(per_round(results, w, s, epoch_time) for w in workloads)]
     header = ["system"]
-    for name in TRAINING:
-        header += [f"{name} s/epoch", "nk ÷ this"]
-    header += ["test acc (b32)", "test acc (b256)"]
+    for name in workloads:
+        header += [f"{name} s/epoch", *ratio_headers(meta)]
+    header += [f"test acc ({name})" for name in accuracies]
+    if extra:
+        header.append(extra[0])
     rows = []
     for system in systems:
         row = [NAMES[system]]
-        for name in TRAINING:
-            ours = per_round(results, name, "numkeras", epoch_time)
+        for name in workloads:
             theirs = per_round(results, name, system, epoch_time)
-            row += [cell(theirs),
-                    "" if system == "numkeras" else ratio_text(ratio(ours, theirs))]
-        for name in ("lecture32", "lecture256"):
+            row += [cell(theirs), *("" if ours == system else text for ours, text in
+                                    zip(ours_in(meta),
+                                        ratio_cells(meta, results, name, theirs)))]
+        for name in accuracies:
             row.append(cell(per_round(results, name, system, lambda r: r["test_acc"]),
                             lambda v: f"{v:.3f}"))
-        rows.append(row)
+        rows.append(row + ([extra[1](system)] if extra else []))
     if results.get("gemm"):
         row = [FLOOR]
-        for name in TRAINING:
-            ours = per_round(results, name, "numkeras", epoch_time)
-            row += [cell(floors(results, name)), ratio_text(ratio(ours, floors(results, name)))]
-        rows.append(row + ["", ""])
+        for name in workloads:
+            row += [cell(floors(results, name)),
+                    *ratio_cells(meta, results, name, floors(results, name))]
+        rows.append(row + [""] * (len(accuracies) + bool(extra)))
     return table(header, rows)
+
+
+def cnn_text(meta, results) -> str:
+    """The CNN's table and a line of milliseconds per step."""
+    n = meta.get("n_train")
+    parts = []
+    for name in CNNS:
+        if not results.get(name):
+            continue
+        batch = TRAINING[name][1]
+
+        def rss(system, name=name):
+            return cell(per_round(results, name, system, lambda r: r["peak_rss_mb"]))
+
+        parts.append(training_table(meta, results, [name], [name], ("peak RSS MB", rss)))
+        if n:
+            steps = -(-n // batch)
+            figures = [(NAMES[s], median(per_round(results, name, s, epoch_time)))
+                       for s in meta["systems"]]
+            if results.get("gemm"):
+                figures.append(("the GEMM floor", median(floors(results, name))))
+            parts.append(f"Per step of {name} ({steps:,} steps an epoch), ms: " + "; ".join(
+                f"{label} {1e3 * seconds / steps:.1f}" for label, seconds in figures
+                if seconds is not None) + ".")
+    return "\n\n".join(parts)
 
 
 def step_costs(meta, results) -> str:
@@ -168,29 +224,31 @@ def step_costs(meta, results) -> str:
 
 
 def inference_table(meta, results) -> str:
-    header = ["system", "predict b10000 samples/s", "nk ÷ this", "predict b32 samples/s",
-              "nk ÷ this", "`model(x)` 1 sample µs", "nk ÷ this", "`predict` 1 sample µs",
-              "nk ÷ this"]
+    ratios = ratio_headers(meta)
+    header = ["system"]
+    for label in ("predict b10000 samples/s", "predict b32 samples/s",
+                  "`model(x)` 1 sample µs", "`predict` 1 sample µs"):
+        header += [label, *ratios]
     rows = []
     for system in meta["systems"]:
         row = [NAMES[system]]
-        for key in ("predict10000_sps", "predict32_sps"):
-            theirs = per_round(results, "infer", system, lambda r, k=key: r[k])
-            ours = per_round(results, "infer", "numkeras", lambda r, k=key: r[k])
-            # Time per sample: numkeras's over theirs is their throughput over ours.
-            row += [cell(theirs), "" if system == "numkeras" else
-                    ratio_text(ratio(theirs, ours))]
-        for key in ("call_us", "predict1_us"):
+        for key in ("predict10000_sps", "predict32_sps", "call_us", "predict1_us"):
             theirs = per_round(results, "infer", system, lambda r, k=key: r.get(k))
-            ours = per_round(results, "infer", "numkeras", lambda r, k=key: r.get(k))
-            row += [cell(theirs), "" if system == "numkeras" or not any(theirs) else
-                    ratio_text(ratio(ours, theirs))]
+            row.append(cell(theirs))
+            for ours_system in ours_in(meta):
+                ours = per_round(results, "infer", ours_system, lambda r, k=key: r.get(k))
+                # Time per sample: numkeras's over theirs is their throughput over ours.
+                value = ratio(theirs, ours) if key.endswith("_sps") else ratio(ours, theirs)
+                row.append("" if system == ours_system or not any(theirs) else
+                           ratio_text(value))
         rows.append(row)
     if results.get("gemm"):
         bare = bare_predict(results)
-        ours = per_round(results, "infer", "numkeras", lambda r: r["predict10000_sps"])
-        rows.append(["bare matrix products", cell(bare), ratio_text(ratio(bare, ours)),
-                     "", "", "", "", "", ""])
+        row = ["bare matrix products", cell(bare)]
+        for ours_system in ours_in(meta):
+            ours = per_round(results, "infer", ours_system, lambda r: r["predict10000_sps"])
+            row.append(ratio_text(ratio(bare, ours)))
+        rows.append(row + [""] * (len(header) - len(row)))
     return table(header, rows)
 
 
@@ -228,69 +286,110 @@ def gemm_table(results) -> str:
     return table(header, rows)
 
 
-def targets(meta, results) -> list[tuple[str, str, str]]:
-    """(target, measured, PASS/MISS) for each of the issue's targets numkeras was run for."""
-    out = []
+def _verdict(ok) -> str:
+    return "—" if ok is None else ("PASS" if ok else "MISS")
 
-    def verdict(ok):
-        return "—" if ok is None else ("PASS" if ok else "MISS")
 
-    if "numkeras" not in meta["systems"]:
-        return out
-    ours = per_round(results, "lecture32", "numkeras", epoch_time)
-    peers = [p for p in PEERS if p in meta["systems"] and
-             median(per_round(results, "lecture32", p, epoch_time)) is not None]
-    if results.get("lecture32") and peers and median(ours) is not None:
-        fastest = min(peers, key=lambda p: median(per_round(results, "lecture32", p,
-                                                            epoch_time)))
-        value = ratio(ours, per_round(results, "lecture32", fastest, epoch_time))
-        out.append(("Lecture's model, batch 32: epoch time ≤ 0.75× the fastest peer's",
-                    f"{value:.2f}× {NAMES[fastest]}", verdict(value <= 0.75)))
-        fast = ratio(per_round(results, "lecture32", "numkeras-fast", epoch_time),
-                     per_round(results, "lecture32", fastest, epoch_time))
-        if fast is not None:
-            out.append(("— the same with the `fast` extra (not the default install)",
-                        f"{fast:.2f}× {NAMES[fastest]}", verdict(fast <= 0.75)))
-    keras_acc = median([a for p in ("keras-tensorflow", "keras-jax") if p in meta["systems"]
+def _faster(results, workload: str, systems) -> str | None:
+    """Of ``systems``, the one with the lowest median epoch time on ``workload``."""
+    timed = [(median(per_round(results, workload, s, epoch_time)), s) for s in systems]
+    timed = [(t, s) for t, s in timed if t is not None]
+    return min(timed)[1] if timed else None
+
+
+def targets_of(meta, results, ours: str) -> dict[str, tuple[str, str]]:
+    """{target: (measured, PASS/MISS)} for the numkeras row ``ours``, for each target of
+    issues 4 and 7 that this run measured."""
+    out = {}
+    systems = meta["systems"]
+    times = per_round(results, "lecture32", ours, epoch_time)
+    fastest = _faster(results, "lecture32", [p for p in PEERS if p in systems])
+    value = ratio(times, per_round(results, "lecture32", fastest, epoch_time)) \
+        if fastest else None
+    if value is not None:
+        out["Lecture's model, batch 32: epoch time ≤ 0.75× the fastest peer's"] = (
+            f"{value:.2f}× {NAMES[fastest]}", _verdict(value <= 0.75))
+    keras_acc = median([a for p in ("keras-tensorflow", "keras-jax") if p in systems
                         for a in per_round(results, "lecture32", p, lambda r: r["test_acc"])])
-    our_acc = median(per_round(results, "lecture32", "numkeras", lambda r: r["test_acc"]))
+    our_acc = median(per_round(results, "lecture32", ours, lambda r: r["test_acc"]))
     if keras_acc is not None and our_acc is not None:
         gap = 100 * (our_acc - keras_acc)
-        out.append(("Test accuracy after the run within 1 point of Keras's",
-                    f"{our_acc:.3f} vs {keras_acc:.3f} ({gap:+.1f} points)",
-                    verdict(abs(gap) <= 1.0)))
-    ours256 = per_round(results, "lecture256", "numkeras", epoch_time)
-    value = ratio(ours256, floors(results, "lecture256"))
+        out["Test accuracy after the run within 1 point of Keras's"] = (
+            f"{our_acc:.3f} vs {keras_acc:.3f} ({gap:+.1f} points)", _verdict(abs(gap) <= 1.0))
+    value = ratio(per_round(results, "lecture256", ours, epoch_time),
+                  floors(results, "lecture256"))
     if value is not None:
-        out.append(("Batch 256: epoch time ≤ 1.5× the GEMM floor",
-                    f"{value:.2f}× the floor", verdict(value <= 1.5)))
-    ours_sps = per_round(results, "infer", "numkeras", lambda r: r["predict10000_sps"])
+        out["Batch 256: epoch time ≤ 1.5× the GEMM floor"] = (
+            f"{value:.2f}× the floor", _verdict(value <= 1.5))
+    ours_sps = per_round(results, "infer", ours, lambda r: r["predict10000_sps"])
     value = ratio(ours_sps, bare_predict(results))
     if value is not None:
-        out.append(("`predict` at batch 10,000 ≥ 0.9× the bare matrix products' throughput",
-                    f"{value:.2f}×", verdict(value >= 0.9)))
+        out["`predict` at batch 10,000 ≥ 0.9× the bare matrix products' throughput"] = (
+            f"{value:.2f}×", _verdict(value >= 0.9))
     for key, label, limit in (("call_us", "One-sample `model(x)` latency < 50 µs", 50),
                               ("predict1_us", "`predict` on one sample < 200 µs", 200)):
-        value = median(per_round(results, "infer", "numkeras", lambda r, k=key: r[k]))
+        value = median(per_round(results, "infer", ours, lambda r, k=key: r[k]))
         if value is not None:
-            out.append((label, f"{num(value)} µs", verdict(value < limit)))
-    full = [v for r in per_round(results, "import", "numkeras", lambda r: r["import_api_s"])
+            out[label] = (f"{num(value)} µs", _verdict(value < limit))
+    full = [v for r in per_round(results, "import", ours, lambda r: r["import_api_s"])
             if r for v in r]
-    bare = [v for r in per_round(results, "import", "numkeras", lambda r: r["import_s"])
-            if r for v in r]
+    bare = [v for r in per_round(results, "import", ours, lambda r: r["import_s"]) if r
+            for v in r]
     if full:
-        out.append(("`import numkeras` < 0.15 s (judged with the lecture's API loaded)",
-                    f"{median(full):.3f} s (bare `import numkeras`: {median(bare):.3f} s)",
-                    verdict(median(full) < 0.15)))
-    rss = median(per_round(results, "lecture32", "numkeras", lambda r: r["peak_rss_mb"]))
+        out["`import numkeras` < 0.15 s (judged with the lecture's API loaded)"] = (
+            f"{median(full):.3f} s (bare `import numkeras`: {median(bare):.3f} s)",
+            _verdict(median(full) < 0.15))
+    rss = median(per_round(results, "lecture32", ours, lambda r: r["peak_rss_mb"]))
     if rss is not None:
-        out.append(("Peak RSS of the 5-epoch run < 330 MB", f"{rss:.0f} MB",
-                    verdict(rss < 330)))
-    size = meta.get("installed_mb", {}).get("numkeras")
+        out["Peak RSS of the 5-epoch run < 330 MB"] = (f"{rss:.0f} MB", _verdict(rss < 330))
+    size = meta.get("installed_mb", {}).get(ours)
     if size is not None:
-        out.append(("Installed size with required dependencies < 100 MB", f"{size:.1f} MB",
-                    verdict(size < 100)))
+        out["Installed size with required dependencies < 100 MB"] = (
+            f"{size:.1f} MB", _verdict(size < 100))
+    torch = _faster(results, "cnn64", [p for p in TORCH if p in systems])
+    times = per_round(results, "cnn64", ours, epoch_time)
+    value = ratio(times, per_round(results, "cnn64", torch, epoch_time)) if torch else None
+    if value is not None:
+        out["Issue 7: the CNN (cnn64), epoch time ≤ 1.0× PyTorch's (its faster setting)"] = (
+            f"{value:.2f}× {NAMES[torch]}", _verdict(value <= 1.0))
     return out
+
+
+def targets_table(meta, results) -> str | None:
+    """The targets with the default install's figures (what the issues judge) and, when it was
+    measured, the fast extra's beside them; None if numkeras was not measured."""
+    columns = {ours: targets_of(meta, results, ours) for ours in ours_in(meta)}
+    if not columns.get("numkeras"):
+        return None
+    header = ["target", "numkeras (default install)", "result"]
+    if columns.get("numkeras-fast"):
+        header += ["numkeras[fast]", "result"]
+    rows = []
+    for target, measured in columns["numkeras"].items():
+        row = [target, *measured]
+        if len(header) > 3:
+            row += list(columns["numkeras-fast"].get(target, ("—", "")))
+        rows.append(row)
+    return table(header, rows)
+
+
+def configuration_line(meta, results) -> str | None:
+    """What every numkeras run recorded about the compiled kernels, checked per system."""
+    parts = []
+    for ours in ours_in(meta):
+        runs = [r for by_system in results.values() if isinstance(by_system, dict)
+                for r in by_system.get(ours, []) if "compiled_kernels" in r]
+        if not runs:
+            continue
+        kernels = {r["compiled_kernels"] for r in runs}
+        loaded = sum(bool(r.get("numba_loaded")) for r in runs)
+        state = ("on" if kernels == {True} else "off" if kernels == {False} else "MIXED")
+        parts.append(f"{NAMES[ours]}: compiled kernels {state} in all {len(runs)} runs, "
+                     f"numba imported in {loaded}")
+    if not parts:
+        return None
+    return ("- Configuration checked by every numkeras worker "
+            "(`numkeras.backprop.kernels.available()`): " + "; ".join(parts))
 
 
 def failures(results) -> list[str]:
@@ -348,40 +447,61 @@ def markdown(meta, results) -> str:
         "",
         "<!-- Written by benchmarks/run.py: rerun it rather than editing this file. -->",
         "",
-        ("numkeras against its peers on the CPU (issue 4), all on the same machine in the same "
-         "run. Each system runs each workload in a process of its own; the systems take turns "
-         "in every round (in an order rotated from round to round) so that the drift of a "
-         "shared machine hits them alike. Figures are medians over rounds with the range in "
-         "brackets. **nk ÷ this** is numkeras's time divided by that system's time in the same "
-         "round, median over rounds: below 1, numkeras is faster (for throughputs it compares "
-         "time per sample)."),
+        ("numkeras against its peers on the CPU (issues 4 and 7), all on the same machine in "
+         "the same run. Each system runs each workload in a process of its own; the systems "
+         "take turns in every round (in an order rotated from round to round) so that the drift "
+         "of a shared machine hits them alike. Figures are medians over rounds with the range "
+         "in brackets. **nk ÷ this** is numkeras's time divided by that system's time in the "
+         "same round, median over rounds: below 1, numkeras is faster (for throughputs it "
+         "compares time per sample). *numkeras* is the default install (NumPy and h5py; the "
+         "worker makes numba unimportable even where the venv has it); *numkeras[fast]* adds "
+         "the optional `fast` extra (numba: the optimizer's update as one compiled loop), and "
+         "**nk[fast] ÷ this** is its ratio."),
         "",
         "## This run",
         "",
         *machine_lines(meta),
+        *filter(None, [configuration_line(meta, results)]),
         "",
-        "## Targets (issue 4)",
+        "## Targets (issues 4 and 7)",
         "",
     ]
-    rows = [list(t) for t in targets(meta, results)]
-    parts.append(table(["target", "measured", "result"], rows) if rows else
-                 "numkeras was not measured in this run.")
-    if rows:
-        parts += ["", ("The peers are Keras 3 on TensorFlow, Keras 3 on JAX and PyTorch (either "
-                       "thread setting); the hand-written NumPy loop is a reference, not a peer. "
-                       "Ratios pair runs of the same round; the GEMM-floor targets use that "
-                       "round's faster thread setting.")]
+    targets = targets_table(meta, results)
+    parts.append(targets or "numkeras was not measured in this run.")
+    if targets:
+        parts += ["", ("The issues judge the default install; the `fast` extra's figures are "
+                       "beside them for reference. The peers are Keras 3 on TensorFlow, Keras 3 "
+                       "on JAX and PyTorch (either thread setting); the hand-written NumPy loop "
+                       "is a reference, not a peer. Ratios pair runs of the same round; the "
+                       "GEMM-floor targets use that round's faster thread setting; the CNN's "
+                       "target compares with the PyTorch setting whose median is lower.")]
     sections = [
-        ("lecture32" in results or "lecture256" in results or "deep32" in results,
-         "Training: seconds per epoch",
+        (any(name in results for name in MLPS), "Training: seconds per epoch",
          ("Fashion-MNIST (60,000 training images, float32 in [0, 1]), Adam, sparse categorical "
           "crossentropy, accuracy tracked as in the lecture. *lecture* is Flatten → Dense(128, "
           "relu) → Dense(10, softmax); *deep* has ten hidden Dense(64, relu). The figure of a "
           "run is its median epoch leaving out the first (compilation, warm-up). Test accuracy "
           "is on the 10,000 test images after the run. The GEMM floor row times only the "
           "matrix products of those steps (see below)."),
-         lambda: "\n\n".join(p for p in (training_table(meta, results),
-                                          step_costs(meta, results)) if p)),
+         lambda: "\n\n".join(p for p in (
+             training_table(meta, results, MLPS, ["lecture32", "lecture256"]),
+             step_costs(meta, results)) if p)),
+        (any(name in results for name in CNNS), "The CNN (issue 7): seconds per epoch",
+         ("The course's CNN on the same images with a channel axis, (28, 28, 1): Conv2D(32, "
+          "3×3, relu) → MaxPooling2D(2) → Conv2D(64, 3×3, relu) → MaxPooling2D(2) → Flatten → "
+          "Dense(128, relu) → Dropout(0.5) → Dense(10, softmax), Adam, sparse categorical "
+          f"crossentropy, batch 64, all {meta.get('n_train') or 0:,} training images "
+          "(the same for every system), "
+          f"{meta.get('epochs') or TRAINING['cnn64'][2]} epochs; the figure is the median "
+          "epoch leaving out the first (which compiles and warms up). numkeras and Keras run "
+          "it channels_last through the same Keras code; PyTorch runs the same network in "
+          "NCHW with a hand-written loop (Glorot-uniform kernels and zero biases, as Keras), "
+          "with its default threads and with one. The hand-written NumPy loop has no CNN (not "
+          "written: a NumPy im2col convolution by hand would be a second numkeras). Test "
+          "accuracy is on the 10,000 test images after the run. The GEMM floor row is the "
+          "step's matrix products alone, the convolutions counted as im2col products (see "
+          "below)."),
+         lambda: cnn_text(meta, results)),
         ("infer" in results, "Inference",
          ("The lecture's model. `predict` on the 10,000 test images at batch 10,000 and at "
           "batch 32; one sample (shape (1, 28, 28)) through `model(x)` and through "
@@ -402,18 +522,28 @@ def markdown(meta, results) -> str:
          ("The matrix products of one training step alone (x @ W forward; x.T @ g and g @ W.T "
           "backward, no input gradient for the first layer), float32 into preallocated "
           "outputs, times the steps in an epoch; and the two forward products at batch "
-          "10,000 for `predict`. No implementation of the same algorithm on this BLAS can go "
-          "below it. The targets use the faster of the two thread settings."),
+          "10,000 for `predict`. For the CNN the convolutions are their im2col products: "
+          "(64·26·26, 9) @ (9, 32) and (64·11·11, 288) @ (288, 64) forward, then each "
+          "kernel's gradient and the second one's input gradient, plus the dense layers' "
+          "products (building the patches, col2im, pooling and relu are not counted). No "
+          "implementation of the same algorithm on this BLAS can go below it. The targets use "
+          "the faster of the two thread settings."),
          lambda: gemm_table(results)),
     ]
     for present, title, intro, body in sections:
         if present:
             parts += ["", f"## {title}", "", intro, "", body()]
-    if results.get("profile"):
+    profiles = results.get("profile") or {}
+    if isinstance(profiles, str):  # results saved before the fast extra had its own profile
+        profiles = {"numkeras": profiles}
+    profiles = {system: text for system, text in profiles.items() if text}
+    if profiles:
         parts += ["", "## Where one training step's time goes (numkeras, batch 32)", "",
-                  ("From `benchmarks/profile_step.py` on the lecture's model, in this run, "
-                   "with the default install (no numba)."), "",
-                  results["profile"]]
+                  ("From `benchmarks/profile_step.py` on the lecture's model, in this run: the "
+                   "default install first, then with the `fast` extra (only the optimizer's "
+                   "piece should differ).")]
+        for system, text in profiles.items():
+            parts += ["", f"### {NAMES[system]}", "", text]
     failed = failures(results)
     if failed:
         parts += ["", "## Runs that failed", "", *failed]

@@ -1,17 +1,23 @@
-"""The hand-written NumPy loop (numpy_loop.py) through the same measurements as the others."""
+"""The hand-written NumPy loop (numpy_loop.py) through the same measurements as the others.
+
+It has the MLPs only: the CNN (``cnn64``) has no hand-written NumPy counterpart (run.py does
+not ask for it).
+"""
 
 from __future__ import annotations
 
 import time
 
 import numpy as np
-from _common import PREDICT_BATCHES, SEED, per_call_seconds
+from _common import MODELS, PREDICT_BATCHES, SEED, per_call_seconds
 from numpy_loop import NumpyMLP
 
 
-def train(data, hidden, batch_size: int, epochs: int) -> dict:
+def train(data, model_name: str, batch_size: int, epochs: int) -> dict:
+    if model_name not in MODELS:
+        raise ValueError(f"the NumPy loop has the MLPs only, not {model_name!r}")
     x, y, x_test, y_test = data
-    model, rng, times = NumpyMLP(hidden, seed=SEED), np.random.default_rng(SEED), []
+    model, rng, times = NumpyMLP(MODELS[model_name], seed=SEED), np.random.default_rng(SEED), []
     for _ in range(epochs):
         start = time.perf_counter()
         model.fit_epoch(x, y, batch_size, rng)
@@ -19,10 +25,10 @@ def train(data, hidden, batch_size: int, epochs: int) -> dict:
     return {"epoch_s": times, "test_acc": model.accuracy(x_test, y_test)}
 
 
-def infer(data, hidden, budget_s: float) -> dict:
+def infer(data, model_name: str, budget_s: float) -> dict:
     x_test = data[2]
     one = x_test[:1]
-    model = NumpyMLP(hidden, seed=SEED)
+    model = NumpyMLP(MODELS[model_name], seed=SEED)
     result = {}
     for batch in PREDICT_BATCHES:
         seconds = per_call_seconds(lambda b=batch: model.predict(x_test, b), budget_s)

@@ -1,6 +1,8 @@
 """PyTorch eager: the same model and training loop, written by hand as a PyTorch user would.
 
-The model is Keras's, initialised as Keras does (Glorot-uniform kernels, zero biases); the
+The model is Keras's, initialised as Keras does (Glorot-uniform kernels, zero biases; for a
+convolution PyTorch's fans are Keras's: channels times the kernel's area); the CNN runs in
+PyTorch's own layout, NCHW, on views of the same images with the channel axis second; the
 loss is ``CrossEntropyLoss`` on the logits (softmax applied for predictions, as the Keras model's
 last layer does); Adam gets Keras's defaults (``eps=1e-7``). Like Keras's ``fit`` the loop
 reshuffles every epoch and keeps the running loss and accuracy. System ``torch`` leaves
@@ -12,7 +14,8 @@ from __future__ import annotations
 
 import time
 
-from _common import CLASSES, PREDICT_BATCHES, SEED, per_call_seconds
+from _common import (CLASSES, CNN, CNN_DENSE, CNN_DROPOUT, CNN_FILTERS, CNN_KERNEL, CNN_POOL,
+                     IMAGE_SHAPE, MODELS, PREDICT_BATCHES, SEED, per_call_seconds)
 
 
 def set_threads(count: int | None) -> None:
@@ -23,22 +26,41 @@ def set_threads(count: int | None) -> None:
         torch.set_num_threads(count)
 
 
-def build(hidden):
+def build(model_name: str):
+    """The MLP of ``MODELS`` or the CNN, without the final softmax (the loss takes logits)."""
     import torch
     from torch import nn
 
     torch.manual_seed(SEED)
-    layers, width = [nn.Flatten()], 28 * 28
-    for units in hidden:
-        layers += [nn.Linear(width, units), nn.ReLU()]
-        width = units
+    if model_name == CNN:
+        layers, channels, size = [], 1, IMAGE_SHAPE[0]
+        for filters in CNN_FILTERS:
+            layers += [nn.Conv2d(channels, filters, CNN_KERNEL), nn.ReLU(),
+                       nn.MaxPool2d(CNN_POOL)]
+            channels, size = filters, (size - CNN_KERNEL + 1) // CNN_POOL
+        layers += [nn.Flatten(), nn.Linear(channels * size * size, CNN_DENSE), nn.ReLU(),
+                   nn.Dropout(CNN_DROPOUT)]
+        width = CNN_DENSE
+    else:
+        layers, width = [nn.Flatten()], IMAGE_SHAPE[0] * IMAGE_SHAPE[1]
+        for units in MODELS[model_name]:
+            layers += [nn.Linear(width, units), nn.ReLU()]
+            width = units
     layers.append(nn.Linear(width, CLASSES))
     model = nn.Sequential(*layers)
     for layer in model:
-        if isinstance(layer, nn.Linear):
+        if isinstance(layer, (nn.Linear, nn.Conv2d)):
             nn.init.xavier_uniform_(layer.weight)
             nn.init.zeros_(layer.bias)
     return model
+
+
+def _images(array, model_name: str):
+    """A tensor sharing the array's memory; for the CNN, NCHW with one channel."""
+    import torch
+
+    x = torch.from_numpy(array)
+    return x.reshape(len(x), 1, *IMAGE_SHAPE) if model_name == CNN else x
 
 
 def _threads() -> dict:
@@ -48,12 +70,12 @@ def _threads() -> dict:
             "torch_interop_threads": torch.get_num_interop_threads()}
 
 
-def train(data, hidden, batch_size: int, epochs: int) -> dict:
+def train(data, model_name: str, batch_size: int, epochs: int) -> dict:
     import torch
 
     x_np, y_np, x_test_np, y_test_np = data
-    x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
-    model = build(hidden)
+    x, y = _images(x_np, model_name), torch.from_numpy(y_np)
+    model = build(model_name)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-7)
     loss_fn = torch.nn.CrossEntropyLoss()
     generator = torch.Generator().manual_seed(SEED)
@@ -77,7 +99,7 @@ def train(data, hidden, batch_size: int, epochs: int) -> dict:
                 correct += (logits.argmax(dim=1) == y_batch).sum()
         _ = float(loss_sum) / n, int(correct) / n  # the epoch's logs, as fit reports them
         times.append(time.perf_counter() - start)
-    probabilities = _predict(model, torch.from_numpy(x_test_np), 1000)
+    probabilities = _predict(model, _images(x_test_np, model_name), 1000)
     accuracy = float((probabilities.argmax(dim=1) == torch.from_numpy(y_test_np)).double().mean())
     return {"epoch_s": times, "test_acc": accuracy, **_threads()}
 
@@ -93,12 +115,12 @@ def _predict(model, x, batch_size: int):
     return out
 
 
-def infer(data, hidden, budget_s: float) -> dict:
+def infer(data, model_name: str, budget_s: float) -> dict:
     import torch
 
-    x_test = torch.from_numpy(data[2])
+    x_test = _images(data[2], model_name)
     one = x_test[:1]
-    model = build(hidden).eval()
+    model = build(model_name).eval()
     result = {}
     for batch in PREDICT_BATCHES:
         seconds = per_call_seconds(lambda b=batch: _predict(model, x_test, b), budget_s)

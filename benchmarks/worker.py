@@ -4,9 +4,11 @@ Usage: ``python benchmarks/worker.py SYSTEM WORKLOAD --data DIR [--epochs N] [--
 
 SYSTEM: numkeras, numkeras-fast, keras-tensorflow, keras-jax, torch, torch-1thread, numpy
 (the hand-written loop) or gemm (the GEMM floor). WORKLOAD: a training workload of
-``_common.TRAINING`` (``lecture32``, ``lecture256``, ``deep32``), ``infer`` (predict throughput
-and one-sample latencies), or, for gemm, ``floor``. The result is one JSON line after
-``_common.RESULT_MARKER``; a training run also reports the process's peak RSS.
+``_common.TRAINING`` (``lecture32``, ``lecture256``, ``deep32``, ``cnn64``), ``infer`` (predict
+throughput and one-sample latencies), or, for gemm, ``floor``. The result is one JSON line after
+``_common.RESULT_MARKER``; a training run also reports the process's peak RSS. ``numkeras`` is
+the default install (numba made unimportable first); both numkeras systems record and check
+whether the compiled kernels ran (``_common.numkeras_configuration``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import MODELS, TRAINING, emit, load_data, peak_rss_mb
+from _common import (TRAINING, emit, hide_fast_extra, load_data, numkeras_configuration,
+                     peak_rss_mb)
 
 SYSTEMS = ("numkeras", "numkeras-fast", "keras-tensorflow", "keras-jax", "torch",
            "torch-1thread", "numpy", "gemm")
@@ -29,6 +32,8 @@ def run(system: str, workload: str, data_dir: str, epochs: int | None, budget_s:
 
         _, y_train, x_test, _ = load_data(data_dir)
         return gemm_floor.measure(len(y_train), len(x_test), budget_s)
+    if system == "numkeras":
+        hide_fast_extra()  # the default install, even in a venv that has numba
     # PyTorch needs writable arrays: it gets private copies; the others map the shared files.
     data = load_data(data_dir, mmap=not system.startswith("torch"))
     if system.startswith("torch"):
@@ -45,10 +50,13 @@ def run(system: str, workload: str, data_dir: str, epochs: int | None, budget_s:
         module = argparse.Namespace(train=functools.partial(sys_keras.train, system),
                                     infer=functools.partial(sys_keras.infer, system))
     if workload == "infer":
-        return module.infer(data, MODELS["lecture"], budget_s)
-    model, batch, default_epochs = TRAINING[workload]
-    result = module.train(data, MODELS[model], batch, epochs or default_epochs)
-    result["peak_rss_mb"] = peak_rss_mb()
+        result = module.infer(data, "lecture", budget_s)
+    else:
+        model, batch, default_epochs = TRAINING[workload]
+        result = module.train(data, model, batch, epochs or default_epochs)
+        result["peak_rss_mb"] = peak_rss_mb()
+    if system.startswith("numkeras"):
+        result.update(numkeras_configuration(system))
     return result
 
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The benchmark suite of issue 4 in one command: numkeras against every peer that installs.
+# The benchmark suite of issues 4 and 7 in one command: numkeras against every peer that
+# installs.
 #
 # Creates .venv-bench (kept between runs, gitignored), installs numkeras (editable, with its
 # 'fast' extra) and the peers of benchmarks/requirements-peers.txt, skipping any peer that fails
@@ -22,8 +23,8 @@ if [ "${BENCH_INSTALL:-1}" != 0 ]; then
     "$python" -m venv "$venv"
   fi
   echo "bench: installing numkeras with its 'fast' extra into $venv"
-  # The suite measures numkeras both ways: as installed by default (the worker switches the
-  # compiled kernels off) and with the extra; without numba it measures the default only.
+  # The suite measures numkeras both ways: as installed by default (the worker makes numba
+  # unimportable in those runs) and with the extra; without numba it measures the default only.
   "${pip[@]}" -e ".[fast]" || {
     echo "bench: the 'fast' extra (numba) did not install; measuring the default only" >&2
     "${pip[@]}" -e .

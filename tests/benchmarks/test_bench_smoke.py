@@ -1,9 +1,11 @@
-"""The benchmark suite must not rot: it runs end to end on tiny synthetic data (numkeras and the
-NumPy loop only, no peers, one quick round), and the NumPy reference loop computes the same
-training step as numkeras. Nothing here checks a timing."""
+"""The benchmark suite must not rot: it runs end to end on tiny synthetic data (numkeras, with
+its `fast` extra where numba is installed, and the NumPy loop; no peers; one quick round; every
+workload, the CNN included), and the NumPy reference loop computes the same training step as
+numkeras. Nothing here checks a timing."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -19,8 +21,8 @@ BENCHMARKS = os.path.join(ROOT, "benchmarks")
 def test_quick_run_writes_every_table(tmp_path):
     output, raw = tmp_path / "benchmarks.md", tmp_path / "raw.json"
     command = [sys.executable, os.path.join(BENCHMARKS, "run.py"), "--quick",
-               "--synthetic", "256", "--systems", "numkeras,numpy", "--output", str(output),
-               "--json", str(raw)]
+               "--synthetic", "256", "--systems", "numkeras,numkeras-fast,numpy",
+               "--output", str(output), "--json", str(raw)]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
                           check=False, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -29,13 +31,30 @@ def test_quick_run_writes_every_table(tmp_path):
               if isinstance(by_system, dict)
               for system, runs in by_system.items() for run in runs if "error" in run]
     assert not failed
+    fast = importlib.util.find_spec("numba") is not None
+    # The CNN ran for numkeras (the NumPy loop has none), with the configuration each numkeras
+    # system names: the default install never has the compiled kernels.
+    assert set(results["cnn64"]) == {"numkeras", *(["numkeras-fast"] if fast else [])}
+    assert [run["compiled_kernels"] for run in results["cnn64"]["numkeras"]] == [False]
+    assert not any(run["numba_loaded"] for runs in (results[w]["numkeras"] for w in
+                                                      ("lecture32", "cnn64", "infer"))
+                   for run in runs)
+    if fast:
+        assert [run["compiled_kernels"] for run in results["cnn64"]["numkeras-fast"]] == [True]
+    assert set(results["gemm"]["default"][0]["floor_s"]) == {"lecture32", "lecture256",
+                                                             "deep32", "cnn64"}
     text = output.read_text()
-    for heading in ("## Targets (issue 4)", "## Training: seconds per epoch", "## Inference",
+    for heading in ("## Targets (issues 4 and 7)", "## Training: seconds per epoch",
+                    "## The CNN (issue 7): seconds per epoch", "## Inference",
                     "## Import, memory, installed size", "## The GEMM floor",
                     "## Where one training step's time goes"):
         assert heading in text
     assert "| numkeras |" in text and "| hand-written NumPy loop |" in text
+    assert "| cnn64: s per epoch |" in text  # the CNN's GEMM floor
+    assert "Issue 7: the CNN" not in text  # no PyTorch in this run: its target is not judged
     assert "backward: engine" in text  # the step profile's table made it into the report
+    assert "compiled kernels: off (numba not importable)" in text
+    assert ("| numkeras[fast] |" in text) == fast
     assert done.stdout.strip().startswith("# Benchmarks")
 
 
@@ -44,6 +63,19 @@ def test_unknown_system_is_rejected():
                            "numkeras,mxnet", "--no-write"], cwd=ROOT, capture_output=True,
                           text=True, check=False, timeout=60)
     assert done.returncode != 0 and "mxnet" in done.stderr
+
+
+def test_default_install_hides_numba():
+    """The numkeras rows are the default install even in a venv that has numba."""
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import _common; "
+            "_common.hide_fast_extra()\n"
+            "try:\n    import numba\nexcept ModuleNotFoundError:\n    pass\n"
+            "else:\n    raise SystemExit('numba imported')\n"
+            "print(_common.numkeras_configuration('numkeras'))")
+    done = subprocess.run([sys.executable, "-c", code, BENCHMARKS], cwd=ROOT,
+                          capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "'compiled_kernels': False" in done.stdout
 
 
 @pytest.fixture
@@ -88,3 +120,31 @@ def test_gemm_floor_counts_the_step_products(numpy_loop):
     assert [out.shape for _, _, out in products] == [(4, 128), (784, 128), (4, 10), (128, 10),
                                                     (4, 128)]
     assert gemm_floor.step_flops(widths, 32) * 60000 / 32 == 24_545_280_000
+
+
+def test_gemm_floor_counts_the_cnn_products(numpy_loop):
+    """The convolutions as im2col products (no input gradient for the first), then the dense
+    layers: 985 MFLOP a step of 64 images, 924 GFLOP an epoch of 60,000."""
+    import gemm_floor
+
+    assert gemm_floor.cnn_shapes(64) == [(64 * 26 * 26, 9, 32, False),
+                                         (64 * 11 * 11, 288, 64, True),
+                                         (64, 1600, 128, True), (64, 128, 10, True)]
+    products = gemm_floor.cnn_step_products(2, np.random.default_rng(0))
+    assert [out.shape for _, _, out in products] == [
+        (1352, 32), (9, 32), (242, 64), (288, 64), (242, 288), (2, 128), (1600, 128),
+        (2, 1600), (2, 10), (128, 10), (2, 128)]
+    assert gemm_floor.cnn_step_flops(64) * 60000 / 64 == 923_811_840_000
+
+
+def test_the_cnn_is_the_same_network_everywhere(numpy_loop):
+    """numkeras (and Keras, through the same code) and PyTorch build the CNN with the same
+    225,034 parameters."""
+    import numkeras
+    import sys_keras
+
+    assert sys_keras.build(numkeras, "cnn").count_params() == 225_034
+    pytest.importorskip("torch")
+    import sys_torch
+
+    assert sum(p.numel() for p in sys_torch.build("cnn").parameters()) == 225_034
