@@ -129,3 +129,21 @@ def test_stop_training_from_a_batch_hook():
     history = regression_model().fit(x, y, epochs=3, batch_size=8, verbose=0,
                                      callbacks=[StopAtBatchTwo()])
     assert len(history.history["loss"]) == 1 and history.params["steps_done"] == 3
+
+
+def test_csv_logger_adds_validation_columns_that_start_later(tmp_path):
+    x, y = regression_data()
+    path = tmp_path / "log.csv"
+    regression_model().fit(x, y, epochs=2, verbose=0, validation_split=0.25, validation_freq=2,
+                           callbacks=[keras.callbacks.CSVLogger(path)])
+    rows = list(csv.reader(path.open()))
+    assert rows[0] == ["epoch", "loss", "val_loss"]
+    assert rows[1][2] == "NA" and rows[2][2] != "NA"
+
+
+def test_model_checkpoint_names_a_missing_log_entry(tmp_path):
+    x, y = regression_data(8)
+    checkpoint = keras.callbacks.ModelCheckpoint(str(tmp_path / "m-{val_loss:.2f}.weights.h5"),
+                                                 save_weights_only=True)
+    with pytest.raises(ValueError, match=r"names 'val_loss', which is not in the logs"):
+        regression_model().fit(x, y, verbose=0, callbacks=[checkpoint])

@@ -468,7 +468,9 @@ def softmax(x, axis: int = -1) -> _Tensor:
             stacklevel=2,
         )
     out = _ops.softmax(x, axis=axis)
-    out.logits = x
+    if not isinstance(axis, tuple) and x.ndim and axis % x.ndim == x.ndim - 1:
+        # Crossentropy works over the last axis; logits of another axis would mislead it.
+        out.logits = x
     return out
 
 

@@ -10,6 +10,8 @@ Callbacks are duck-typed against the model (they import no model code): they rea
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import os
@@ -284,7 +286,13 @@ class ModelCheckpoint(_Monitoring):
 
     def _save(self, epoch, batch, logs):
         logs = dict(logs or {})
-        path = self.filepath.format(epoch=epoch + 1, batch=batch, **logs)
+        try:
+            path = self.filepath.format(epoch=epoch + 1, batch=batch, **logs)
+        except KeyError as error:
+            raise ValueError(
+                f"ModelCheckpoint: the filepath {self.filepath!r} names {error}, which is not "
+                f"in the logs of this epoch ({', '.join(['epoch', 'batch', *logs])}). Add "
+                f"validation data for `val_` entries, or change the filepath.") from None
         if self.save_best_only:
             value = self._current(logs)
             if value is None or not self._is_improvement(value, self.best):
@@ -386,31 +394,33 @@ class CSVLogger(Callback):
     """Write one row per epoch (``epoch`` then every log entry) to a CSV file.
 
     The file is rewritten atomically after each epoch (temporary file, then rename), so a
-    crash never leaves half a row.
+    crash never leaves half a row. Columns are every key seen so far, in first-seen order, so
+    entries that start later (``val_*`` with ``validation_freq > 1``) still get their column;
+    missing values are ``NA``.
     """
 
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
         self.filename, self.separator, self.append = os.fspath(filename), separator, append
-        self._lines: list[str] = []
-        self._keys = None
+        self._rows: list[dict] = []
 
     def on_train_begin(self, logs=None):
-        self._lines, self._keys = [], None
+        self._rows = []
         if self.append and os.path.exists(self.filename):
-            with open(self.filename, encoding="utf-8") as handle:
-                self._lines = handle.read().splitlines()
-            if self._lines:
-                self._keys = self._lines[0].split(self.separator)[1:]
+            with open(self.filename, encoding="utf-8", newline="") as handle:
+                self._rows = list(csv.DictReader(handle, delimiter=self.separator))
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        if self._keys is None:
-            self._keys = list(logs)
-            self._lines.append(self.separator.join(["epoch", *self._keys]))
-        row = [str(epoch)] + [_csv_value(logs.get(key, "NA")) for key in self._keys]
-        self._lines.append(self.separator.join(row))
-        write_text_atomic(self.filename, "\n".join(self._lines) + "\n")
+        row = {"epoch": str(epoch)}
+        row.update((key, _csv_value(value)) for key, value in (logs or {}).items())
+        self._rows.append(row)
+        columns = list(dict.fromkeys(key for row in self._rows for key in row))
+        text = io.StringIO()
+        writer = csv.DictWriter(text, columns, restval="NA", delimiter=self.separator,
+                                lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self._rows)
+        write_text_atomic(self.filename, text.getvalue())
 
 
 def _csv_value(value) -> str:

@@ -778,6 +778,7 @@ class SparseCategoricalCrossentropy(_BuiltinLoss):
                 or not isinstance(y_pred, Tensor) or y_pred.ndim != 2 or self.axis not in (-1, 1)):
             return None
         if self.from_logits:
+            _warn_if_activated(y_pred, self.name)
             return y_pred if y_pred.dtype.kind == "f" else None
         return _activation_logits(y_pred, unwanted_op="sigmoid")
 

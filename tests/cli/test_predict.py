@@ -142,7 +142,7 @@ def test_a_directory_without_a_model_is_reported(tmp_path, capsys):
     image = gray_28(tmp_path)
     (tmp_path / "empty").mkdir()
     assert main(["predict", str(tmp_path / "empty"), str(image)]) == 1
-    assert f"{tmp_path / 'empty'} holds no model.keras or model.weights.npz" \
+    assert f"{tmp_path / 'empty'} holds no model.keras" \
         in capsys.readouterr().err
 
 

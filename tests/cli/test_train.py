@@ -17,7 +17,6 @@ import pytest
 from numkeras import layers
 from numkeras.cli import build_parser, main, predict, train
 from numkeras.datasets import _loader, fashion_mnist
-from numkeras.models import Sequential
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -31,10 +30,9 @@ def run_dir(tmp_path: pathlib.Path) -> pathlib.Path:
 
 
 def model_file(directory: pathlib.Path) -> pathlib.Path:
-    files = [directory / name for name in (train.KERAS_FILE, train.NPZ_FILE)
-             if (directory / name).is_file()]
-    assert len(files) == 1, sorted(os.listdir(directory))
-    return files[0]
+    path = directory / train.KERAS_FILE
+    assert path.is_file(), sorted(os.listdir(directory))
+    return path
 
 
 def csv_rows(path: pathlib.Path) -> list[list[str]]:
@@ -158,26 +156,6 @@ def test_without_matplotlib_the_run_completes_and_says_how_to_get_plots(loader, 
     model_file(tmp_path / "out")
 
 
-# ----- when model.keras cannot be written -----
-@pytest.mark.parametrize("error, warned", [
-    (ModuleNotFoundError("No module named 'numkeras.saving'", name="numkeras.saving"), False),
-    (ImportError("numkeras.saving needs h5py for HDF5 files: pip install h5py"), True),
-])
-def test_the_weights_file_replaces_model_keras_when_it_cannot_be_written(
-        loader, tmp_path, monkeypatch, capsys, error, warned):
-    def fail(*args, **kwargs):
-        raise error
-
-    monkeypatch.setattr(Sequential, "save", fail)
-    assert main(["train", "--epochs", "1", "--quiet", "--output", "out"]) == 0
-    captured = capsys.readouterr()
-    assert model_file(tmp_path / "out").name == train.NPZ_FILE
-    assert f"Wrote {train.NPZ_FILE}, history.csv" in captured.out
-    assert ("could not write model.keras: numkeras.saving needs h5py" in captured.err) == warned
-    model, _, _ = predict.load_model(tmp_path / "out")
-    assert model.predict(np.zeros((1, 28, 28), np.float32), verbose=0).shape == (1, 10)
-
-
 # ----- invalid options: exit code 2 before any data is loaded -----
 @pytest.mark.parametrize("argv, message", [
     (["--dataset", "cifar10"], ("argument --dataset: unknown data set 'cifar10'; choose from "
@@ -270,17 +248,6 @@ def test_per_class_table_counts_each_class():
         "  bird        n/a        0 / 0",
         "  All      0.6000        3 / 5",
     ]
-
-
-def test_the_weights_file_round_trips(tmp_path):
-    architecture = {"model": "mlp", "hidden": [8], "activation": "relu",
-                    "input_shape": [28, 28], "classes": 10}
-    model = train.build_model(**architecture)
-    train.save_npz_atomic(tmp_path / train.NPZ_FILE, model, architecture)
-    loaded = train.load_npz_model(tmp_path / train.NPZ_FILE)
-    x = np.random.default_rng(0).random((3, 28, 28), dtype=np.float32)
-    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
-    assert os.listdir(tmp_path) == [train.NPZ_FILE]
 
 
 # ----- the command as a process -----

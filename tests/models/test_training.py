@@ -282,3 +282,26 @@ def test_predict_names_nan_in_x():
         model.predict(x, verbose=0)
     with pytest.raises(ValueError, match="`x` contains 1 NaN"):
         model.predict_on_batch(x)
+
+
+def test_validation_freq_as_a_list_and_steps_per_epoch_checked():
+    x, y = synthetic_images(40)
+    model = compiled_lecture_model()
+    history = model.fit(x, y, epochs=3, validation_split=0.25, validation_freq=[1, 3],
+                        verbose=0)
+    assert len(history.history["val_loss"]) == 2
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        model.fit(x, y, steps_per_epoch=0, verbose=0)
+
+
+def test_predict_on_no_samples_gives_an_empty_array():
+    out = lecture_model(keras).predict(np.zeros((0, 28, 28)), verbose=0)
+    assert out.shape == (0, 10) and out.dtype == np.float32
+
+
+def test_mixed_float_types_get_a_clear_error():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, dtype="float64"),
+                              keras.layers.Dense(1)])
+    model.compile(loss="mse")
+    with pytest.raises(ValueError, match=r"dense/kernel \(float64\).*same dtype"):
+        model.fit(np.ones((4, 3)), np.ones(4), verbose=0)

@@ -27,7 +27,9 @@ def _compile() -> dict:
 
     # error_model="numpy": no Python zero-division checks, so the loop vectorises (x/0 gives
     # inf as in NumPy). No fastmath: it would reorder the arithmetic and change the results.
-    @numba.njit(cache=True, error_model="numpy", nogil=True)
+    # cache=False: numba's cache would write files into the installed package; compiling
+    # takes about a quarter of a second, once per process, at the first optimizer step.
+    @numba.njit(cache=False, error_model="numpy", nogil=True)
     def adam(grad, value, m, v, beta_1, one_minus_beta_1, beta_2, one_minus_beta_2, epsilon,
              alpha):  # pragma: no cover - compiled
         for i in range(grad.shape[0]):

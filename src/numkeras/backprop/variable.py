@@ -99,8 +99,11 @@ class ParameterBuffer:
             raise ValueError("ParameterBuffer needs at least one variable.")
         dtypes = {v.data.dtype for v in variables}
         if len(dtypes) != 1:
-            raise ValueError("Variables of one buffer must share a dtype, got "
-                             f"{sorted(map(str, dtypes))}.")
+            listed = ", ".join(f"{v.path} ({v.data.dtype})" for v in variables)
+            raise ValueError(
+                f"numkeras trains models whose trainable weights share one float type, but "
+                f"these differ: {listed}. Give every layer the same dtype (the `dtype=` "
+                f"argument, or numkeras.config.set_floatx before building the model).")
         self.variables = list(variables)
         sizes = [v.data.size for v in variables]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)

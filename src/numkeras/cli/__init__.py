@@ -26,13 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="numkeras: the Keras API on NumPy. Train and inspect the lecture's models.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in COMMANDS.values():
-        try:
-            module = importlib.import_module(f"numkeras.cli.{module_name}")
-        except ModuleNotFoundError as error:  # a subcommand not written yet
-            if error.name != f"numkeras.cli.{module_name}":
-                raise
-            continue
-        module.add_parser(subparsers)
+        importlib.import_module(f"numkeras.cli.{module_name}").add_parser(subparsers)
     return parser
 
 

@@ -70,7 +70,7 @@ def run(args) -> int:
               f"installed. Install it with: {plotting.INSTALL_HINT}", file=sys.stderr)
         return 1
     try:
-        plotting._save_png_atomic(figure, str(args.output))
+        plotting.save_png(figure, str(args.output))
     except OSError as error:
         print(f"numkeras activations: error: cannot write {args.output}: {error}",
               file=sys.stderr)

@@ -14,6 +14,7 @@ import sys
 
 import numpy as np
 
+from numkeras import saving
 from numkeras.cli import train
 
 IMAGE_HINT = "pip install 'numkeras[image]'"
@@ -46,7 +47,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", metavar="MODEL",
                         help="a run directory written by `numkeras train`, or its model.keras "
-                             "(or model.weights.npz) file")
+                             "file")
     parser.add_argument("images", metavar="IMAGE", nargs="+",
                         help="image files: PNG, JPEG or any format Pillow reads")
     parser.add_argument("--top", type=train._positive_int, default=1, metavar="K",
@@ -86,12 +87,8 @@ def run(args) -> int:
 def load_model(path: pathlib.Path):
     """``(model, class names, model file)`` from a run directory or a model file."""
     model_file = _model_file(path)
-    if model_file.suffix == ".npz":
-        loader = train.load_npz_model
-    else:
-        loader = _load_keras_file
     try:
-        model = loader(model_file)
+        model = saving.load_model(model_file)
     except (ImportError, OSError, ValueError, KeyError) as error:
         raise PredictError(f"{model_file}: cannot read the model ({error}). Give a model saved "
                            f"by `numkeras train`.") from error
@@ -100,26 +97,14 @@ def load_model(path: pathlib.Path):
 
 def _model_file(path: pathlib.Path) -> pathlib.Path:
     if path.is_dir():
-        for name in (train.KERAS_FILE, train.NPZ_FILE):
-            if (path / name).is_file():
-                return path / name
-        raise PredictError(f"{path} holds no {train.KERAS_FILE} or {train.NPZ_FILE}. Give the "
-                           f"directory written by `numkeras train` (runs/<timestamp>/).")
+        if (path / train.KERAS_FILE).is_file():
+            return path / train.KERAS_FILE
+        raise PredictError(f"{path} holds no {train.KERAS_FILE}. Give the directory written "
+                           f"by `numkeras train` (runs/<timestamp>/).")
     if not path.exists():
         raise PredictError(f"{path}: no such model file or directory. Give the directory "
                            f"written by `numkeras train` (runs/<timestamp>/) or its model file.")
     return path
-
-
-def _load_keras_file(path: pathlib.Path):
-    try:
-        from numkeras import saving
-    except ModuleNotFoundError as error:
-        if error.name != "numkeras.saving":
-            raise
-        raise PredictError(f"{path}: reading .keras files needs numkeras.saving, which this "
-                           f"version of numkeras does not have.") from error
-    return saving.load_model(path)
 
 
 def _classes(model) -> int:

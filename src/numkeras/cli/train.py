@@ -28,7 +28,7 @@ from numkeras import callbacks, config, layers
 from numkeras.datasets import DatasetNotFoundError, DownloadError, IDXFormatError
 from numkeras.models import Sequential
 from numkeras.utils import plotting
-from numkeras.utils.files import write_atomic, write_text_atomic
+from numkeras.utils.files import write_text_atomic
 
 DATASETS = {"fashion_mnist": "Fashion-MNIST", "mnist": "MNIST"}
 MODELS = ("mlp", "cnn")
@@ -40,7 +40,6 @@ IMAGE_SHAPE = (28, 28)
 DEFAULT_VALIDATION_SPLIT = 0.0
 LABELS_FILE = "labels.json"
 KERAS_FILE = "model.keras"
-NPZ_FILE = "model.weights.npz"
 
 EPILOG = """\
 files written to the output directory:
@@ -227,7 +226,7 @@ def run(args) -> int:
               f"epochs.", file=sys.stderr)
         return 130
     _report(model, args, x_test, y_test, class_names)
-    files = write_run_files(directory, model, history, architecture, args.dataset, class_names)
+    files = write_run_files(directory, model, history, args.dataset, class_names)
     print(f"Wrote {', '.join(files)} to {directory}{os.sep}")
     return 0
 
@@ -366,10 +365,10 @@ def per_class_table(y_true: np.ndarray, y_pred: np.ndarray, class_names) -> str:
 
 
 # ----- the run's files -----
-def write_run_files(directory: pathlib.Path, model, history, architecture: dict, dataset: str,
+def write_run_files(directory: pathlib.Path, model, history, dataset: str,
                     class_names) -> list[str]:
     """Save the model, labels.json and history.png beside history.csv; returns the names."""
-    files = [save_model(model, directory, architecture), "history.csv"]
+    files = [save_model(model, directory), "history.csv"]
     labels = {"dataset": dataset, "title": DATASETS.get(dataset, dataset),
               "class_names": list(class_names)}
     write_text_atomic(directory / LABELS_FILE, json.dumps(labels, indent=2) + "\n")
@@ -383,46 +382,7 @@ def write_run_files(directory: pathlib.Path, model, history, architecture: dict,
     return files
 
 
-def save_model(model, directory: pathlib.Path, architecture: dict) -> str:
-    """Save ``model`` as model.keras, or as model.weights.npz where that is impossible.
-
-    Returns the name of the file written.
-    """
-    try:
-        model.save(directory / KERAS_FILE)
-        (directory / NPZ_FILE).unlink(missing_ok=True)  # predict must not find an older model
-        return KERAS_FILE
-    except ModuleNotFoundError as error:
-        if error.name != "numkeras.saving":
-            _warn_not_saved(error)
-    except Exception as error:  # noqa: BLE001 -- never lose a trained model to a saving problem
-        _warn_not_saved(error)
-    # Fallback for a numkeras without its saving module (it came later than this command), or
-    # when .keras cannot be written: the weights in `model.weights` order plus the architecture
-    # as JSON, which `numkeras predict` turns back into the model with build_model().
-    save_npz_atomic(directory / NPZ_FILE, model, architecture)
-    (directory / KERAS_FILE).unlink(missing_ok=True)
-    return NPZ_FILE
-
-
-def _warn_not_saved(error: Exception) -> None:
-    print(f"numkeras train: warning: could not write {KERAS_FILE}: {error}. Writing {NPZ_FILE} "
-          f"instead, which `numkeras predict` reads too.", file=sys.stderr)
-
-
-def save_npz_atomic(path: pathlib.Path, model, architecture: dict) -> None:
-    """Write ``weight_0 ... weight_n`` and ``architecture`` atomically."""
-    arrays = {f"weight_{index}": value for index, value in enumerate(model.get_weights())}
-    arrays["architecture"] = np.array(json.dumps(architecture))
-    write_atomic(path, lambda handle: np.savez(handle, **arrays))
-
-
-def load_npz_model(path: pathlib.Path) -> Sequential:
-    """The model saved by :func:`save_npz_atomic`."""
-    with np.load(path, allow_pickle=False) as stored:
-        architecture = json.loads(str(stored["architecture"]))
-        count = sum(1 for key in stored.files if key.startswith("weight_"))
-        weights = [stored[f"weight_{index}"] for index in range(count)]
-    model = build_model(**architecture)
-    model.set_weights(weights)
-    return model
+def save_model(model, directory: pathlib.Path) -> str:
+    """Save ``model`` as model.keras (a Keras 3 archive, written atomically)."""
+    model.save(directory / KERAS_FILE)
+    return KERAS_FILE

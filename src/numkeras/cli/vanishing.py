@@ -248,14 +248,14 @@ def write_files(directory, args, results: list[dict]) -> list[str]:
 
 def write_figures(directory, results: list[dict]) -> list[str]:
     """gradient_norms.png, accuracy.png and one gradient_flow_<activation>.png per run."""
-    plotting._save_png_atomic(gradient_norms_figure(results), str(directory / "gradient_norms.png"))
-    plotting._save_png_atomic(accuracy_figure(results), str(directory / "accuracy.png"))
+    plotting.save_png(gradient_norms_figure(results), str(directory / "gradient_norms.png"))
+    plotting.save_png(accuracy_figure(results), str(directory / "accuracy.png"))
     files = ["gradient_norms.png", "accuracy.png"]
     for r in results:
         name = f"gradient_flow_{r['activation']}.png"
         figure = plotting.plot_gradient_flow(r["monitor"])
         figure.suptitle(f"Gradient flow with {r['activation']}")
-        plotting._save_png_atomic(figure, str(directory / name))
+        plotting.save_png(figure, str(directory / name))
         files.append(name)
     return files
 

@@ -10,6 +10,7 @@ from numkeras import constraints as _constraints
 from numkeras import initializers as _initializers
 from numkeras import regularizers as _regularizers
 from numkeras.backprop import image_ops
+from numkeras.layers.core import fusable_activation
 from numkeras.layers.layer import InputSpec, Layer
 
 # ----- argument checks shared by the image layers -----
@@ -176,7 +177,8 @@ class Conv2D(Layer):
         if lora_rank:
             raise ValueError(f"Conv2D '{name}': LoRA is not supported; pass lora_rank=None.")
         self.activation = _activations.get(activation, "activation")
-        self._activation_name = _activations.serialize(self.activation)
+        self._fused_activation = fusable_activation(self.activation,
+                                                    image_ops.FUSED_CONV_ACTIVATIONS)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = _initializers.get(kernel_initializer, "kernel_initializer")
         self.bias_initializer = _initializers.get(bias_initializer, "bias_initializer")
@@ -207,12 +209,11 @@ class Conv2D(Layer):
     def call(self, inputs):
         # Size check here too: a model built with unknown height/width meets sizes only now.
         self.compute_output_shape(inputs.shape)
-        name = self._activation_name
-        fused = name if name in image_ops.FUSED_CONV_ACTIVATIONS else "linear"
+        fused = self._fused_activation
         out = image_ops.conv2d(inputs, self.kernel, self.bias, strides=self.strides,
                                padding=self.padding, dilation_rate=self.dilation_rate,
-                               activation=fused)
-        return out if fused == name else self.activation(out)
+                               activation=fused or "linear")
+        return out if fused is not None else self.activation(out)
 
     def compute_output_shape(self, input_shape):
         check_image_rank(self.name, input_shape)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -101,16 +102,16 @@ def _check_positive_int(layer_name: str, argument: str, value) -> int:
     return int(value)
 
 
-def _fusable_activation(activation) -> str | None:
-    """The name under which ``ops.dense`` can apply ``activation`` itself, if it can.
+def fusable_activation(activation, names) -> str | None:
+    """The name in ``names`` of the built-in function ``activation`` is, if any.
 
-    Sigmoid (like softmax) stays a node of its own: it records its logits on the output, so
-    binary crossentropy can be computed from them.
+    By identity, not by name: a user's own function called ``relu`` (or a lambda, a partial)
+    is never swapped for the built-in. Sigmoid (like softmax) is never fused: as a node of its
+    own it records its logits on the output, so binary crossentropy can use them.
     """
-    name = _activations.serialize(activation)
-    if name in ops.FUSED_DENSE_ACTIVATIONS and name != "sigmoid" and \
-            _activations.get(name) is activation:
-        return name
+    for name in names:
+        if name != "sigmoid" and _activations.get(name) is activation:
+            return name
     return None
 
 
@@ -150,7 +151,8 @@ class Dense(Layer):
         if lora_rank or quantization_config:
             raise ValueError(f"Dense '{self.name}': LoRA and quantization are not supported; "
                              "pass lora_rank=None, quantization_config=None.")
-        self._fused_activation = _fusable_activation(self.activation)
+        self._fused_activation = fusable_activation(self.activation,
+                                                    ops.FUSED_DENSE_ACTIVATIONS)
         self.input_spec = InputSpec(min_ndim=2)
 
     def build(self, input_shape):
@@ -264,7 +266,7 @@ class Dropout(Layer):
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate < 1:
             raise ValueError(f"Invalid value received for argument `rate` of Dropout "
                              f"'{self.name}': expected a float in [0, 1), received rate={rate!r}.")
         self.rate = float(rate)

@@ -157,9 +157,9 @@ class Trainer:
         batch = len(y)
         self._loss_tracker.update_state(float(loss.data), sample_weight=batch)
         logs = {"loss": self._loss_tracker.result()}
-        predictions = y_pred.data
+        # The Tensor itself, so a crossentropy metric uses the logits as the loss does.
         for metric in self._compiled_metrics:
-            metric.update_state(y, predictions,
+            metric.update_state(y, y_pred,
                                 sample_weight if getattr(metric, "weighted", False) else None)
             logs[metric.name] = metric.result()
         return logs
@@ -223,7 +223,9 @@ class Trainer:
         validation_data = self._prepare_validation(validation_data)
         class_weights = _class_weight_table(class_weight, self.output_shape_for(x.shape))
         n = len(x)
-        steps = -(-n // batch_size) if steps_per_epoch is None else int(steps_per_epoch)
+        steps = -(-n // batch_size) if steps_per_epoch is None else \
+            _check_positive("steps_per_epoch", steps_per_epoch)
+        validates = _validation_epochs(validation_freq)
         verbose = _resolve_verbose(verbose)
         history = callbacks_module.History()
         extra = [callbacks_module.ProgbarLogger(verbose)] if verbose else []
@@ -263,7 +265,7 @@ class Trainer:
                     break
             skip_steps = 0
             epoch_logs = dict(logs)
-            if validation_data is not None and (epoch + 1) % validation_freq == 0:
+            if validation_data is not None and validates(epoch + 1):
                 val_logs = self._evaluate_arrays(*validation_data,
                                                  validation_batch_size or batch_size)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
@@ -343,7 +345,10 @@ class Trainer:
             output[index] = batch
             callback_list.call("on_predict_batch_end", step, None)
         callback_list.call("on_predict_end", None)
-        if output is not None and output.dtype.kind == "f" and not np.isfinite(output).all():
+        if output is None:  # no samples: an empty array of the output's shape, as Keras
+            shape = self.output_shape_for(x.shape)
+            return np.empty((0,) + tuple(shape[1:]), dtype=config.floatx())
+        if output.dtype.kind == "f" and not np.isfinite(output).all():
             data.check_finite(x, "x")
         return output
 
@@ -395,6 +400,19 @@ def _as_list(value, argument: str) -> list:
         raise ValueError(f"`{argument}` as a dict is for models with several outputs; pass a "
                          f"list such as ['accuracy'].")
     return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _validation_epochs(validation_freq):
+    """Keras's ``validation_freq``: every N epochs (an int) or the listed epochs (1-based)."""
+    if isinstance(validation_freq, (int, np.integer)) and not isinstance(validation_freq, bool):
+        frequency = _check_positive("validation_freq", validation_freq)
+        return lambda epoch: epoch % frequency == 0
+    try:
+        epochs = {int(e) for e in validation_freq}
+    except (TypeError, ValueError):
+        raise ValueError(f"`validation_freq` must be a positive integer or a list of epoch "
+                         f"numbers, received validation_freq={validation_freq!r}.") from None
+    return epochs.__contains__
 
 
 def _resolve_verbose(verbose) -> int:

@@ -29,18 +29,3 @@ def unique_name(prefix: str) -> str:
 def reset() -> None:
     """Forget every name handed out (``numkeras.utils.clear_session()`` calls this)."""
     _counters.clear()
-
-
-def uniquify_in_list(names: list[str]) -> list[str]:
-    """Make names unique within one list the way Keras's weight paths do.
-
-    >>> uniquify_in_list(["dense", "flatten", "dense"])
-    ['dense', 'flatten', 'dense_1']
-    """
-    seen: dict[str, int] = {}
-    out = []
-    for name in names:
-        count = seen.get(name, 0)
-        seen[name] = count + 1
-        out.append(name if count == 0 else f"{name}_{count}")
-    return out

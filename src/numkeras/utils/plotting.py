@@ -12,9 +12,10 @@ or opens a window, and it works on machines without a display.
 from __future__ import annotations
 
 import os
-import tempfile
 
 import numpy as np
+
+from numkeras.utils.files import write_atomic
 
 INSTALL_HINT = "pip install 'numkeras[plot]'"
 
@@ -54,7 +55,7 @@ def plot_history(history, path=None):
     if metric:
         _draw_panel(axes[1], logs, metric, epochs, _title(metric))
     if path is not None:
-        _save_png_atomic(figure, os.fspath(path))
+        save_png(figure, os.fspath(path))
     return figure
 
 
@@ -110,26 +111,9 @@ def _draw_panel(axes, logs: dict, key: str, epochs: list, title: str) -> None:
     axes.legend()
 
 
-def _save_png_atomic(figure, path: str) -> None:
-    """Write the PNG beside ``path`` under a temporary name, then rename it into place."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".png")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            figure.savefig(handle, format="png", dpi=100)
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+def save_png(figure, path) -> None:
+    """Write ``figure`` to ``path`` as a PNG, atomically (utils/files.py)."""
+    write_atomic(path, lambda handle: figure.savefig(handle, format="png", dpi=100))
 
 
 def plot_gradient_flow(monitor, path=None):
@@ -162,7 +146,7 @@ def plot_gradient_flow(monitor, path=None):
     _draw_by_depth(figure.axes[0], steps, names, norms)
     _draw_over_steps(figure.axes[1], steps, names, norms)
     if path is not None:
-        _save_png_atomic(figure, os.fspath(path))
+        save_png(figure, os.fspath(path))
     return figure
 
 
