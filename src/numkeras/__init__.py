@@ -15,7 +15,7 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "activations", "backprop", "callbacks", "config", "constraints", "datasets",
+    "activations", "backend", "backprop", "callbacks", "config", "constraints", "datasets",
     "initializers", "layers", "losses", "metrics", "models", "optimizers", "regularizers",
     "saving", "utils",
 )

@@ -48,3 +48,13 @@ def test_dir_of_activations_matches_keras_3():
 
     names = [n for n in dir(keras.activations) if not n.startswith("__")]
     assert len(names) == 35 and "swish" in names and "sparse_sigmoid" in names
+
+
+def test_classic_tf_helpers():
+    import numkeras.compat.tf as tf
+
+    tf.keras.backend.clear_session()
+    assert tf.keras.backend.floatx() == "float32"
+    x = np.array([-1.0, 2.0], np.float32)
+    np.testing.assert_array_equal(tf.nn.relu(x).data, [0.0, 2.0])
+    assert tf.nn.swish is tf.keras.activations.silu

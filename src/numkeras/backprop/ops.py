@@ -6,7 +6,7 @@ shape. ``@primitive`` registers it in :data:`PRIMITIVES` and wraps it to work on
 (``tensor.wrap_primitive``), undoing broadcasting in one place. VJPs never write into ``g``:
 it may be a read-only broadcast view or shared with another branch.
 
-This module is the only place that applies raw NumPy to values inside the graph; everything
+This module (with ``image_ops.py``) is where raw NumPy computes values inside the graph; everything
 else (activations, losses, layers) composes these functions.
 
 >>> from numkeras.backprop import Tensor, ops

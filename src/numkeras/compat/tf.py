@@ -19,4 +19,11 @@ __version__ = "numkeras-" + keras.__version__
 random = types.SimpleNamespace(set_seed=set_random_seed)
 """``tf.random.set_seed(s)``: numkeras's ``set_random_seed``."""
 
-__all__ = ["keras", "random"]
+nn = types.SimpleNamespace(**{name: getattr(keras.activations, source) for name, source in {
+    "relu": "relu", "relu6": "relu6", "elu": "elu", "selu": "selu", "gelu": "gelu",
+    "sigmoid": "sigmoid", "tanh": "tanh", "softmax": "softmax", "log_softmax": "log_softmax",
+    "softplus": "softplus", "softsign": "softsign", "swish": "silu", "silu": "silu",
+    "leaky_relu": "leaky_relu"}.items()})
+"""``tf.nn.relu`` and the other activations courses call through ``tf.nn``."""
+
+__all__ = ["keras", "nn", "random"]
