@@ -11,7 +11,7 @@ from numkeras import initializers as _initializers
 from numkeras import regularizers as _regularizers
 from numkeras.backprop import image_ops
 from numkeras.layers.core import fusable_activation
-from numkeras.layers.layer import InputSpec, Layer
+from numkeras.layers.layer import InputSpec, Layer, check_positive_int
 
 # ----- argument checks shared by the image layers -----
 
@@ -89,15 +89,6 @@ def check_image_rank(layer_name: str, shape: tuple, ndim: int = 4) -> None:
         f"(batch, height, width, channels), found ndim={len(shape)}. Full shape received: "
         f"{shape}.{hint}"
     )
-
-
-def check_positive_int(value, argument: str, layer_name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(
-            f"Invalid value for argument `{argument}` of layer '{layer_name}': expected a "
-            f"strictly positive integer. Received: {argument}={value!r}."
-        )
-    return int(value)
 
 
 def spatial_output_shape(layer_name: str, input_shape, window, strides, padding,

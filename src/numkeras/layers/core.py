@@ -13,7 +13,7 @@ from numkeras import constraints as _constraints
 from numkeras import initializers as _initializers
 from numkeras import regularizers as _regularizers
 from numkeras.backprop import ops
-from numkeras.layers.layer import InputSpec, Layer, standardize_shape
+from numkeras.layers.layer import InputSpec, Layer, check_positive_int, standardize_shape
 from numkeras.utils import naming
 
 
@@ -93,15 +93,6 @@ def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, 
     return layer.output
 
 
-def _check_positive_int(layer_name: str, argument: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(
-            f"Received an invalid value for `{argument}`, expected a positive integer. "
-            f"Received: {argument}={value!r} (layer '{layer_name}')."
-        )
-    return int(value)
-
-
 def fusable_activation(activation, names) -> str | None:
     """The name in ``names`` of the built-in function ``activation`` is, if any.
 
@@ -139,7 +130,7 @@ class Dense(Layer):
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
                  lora_rank=None, quantization_config=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        self.units = _check_positive_int(self.name, "units", units)
+        self.units = check_positive_int(units, "units", self.name)
         self.activation = _activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = _initializers.get(kernel_initializer, "kernel_initializer")

@@ -54,6 +54,17 @@ def standardize_shape(shape) -> tuple:
     return tuple(None if d is None else int(d) for d in shape)
 
 
+def check_positive_int(value, argument: str, layer_name: str) -> int:
+    """``value`` as an int if it is a strictly positive integer; else a ValueError naming the
+    argument, the value and the layer."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(
+            f"Invalid value for argument `{argument}` of layer '{layer_name}': expected a "
+            f"strictly positive integer. Received: {argument}={value!r}."
+        )
+    return int(value)
+
+
 class InputSpec:
     """What a layer accepts: a rank (``ndim`` / ``min_ndim``) and fixed sizes of some axes."""
 

@@ -42,13 +42,13 @@ def _rows(model, layer_range):
     return rows[first:last + 1]
 
 
+def _unique(weights):
+    """Each weight once (a weight shared by two layers counts once, as in Keras)."""
+    return list({id(weight): weight for weight in weights}.values())
+
+
 def count_weights(weights) -> int:
-    seen, total = set(), 0
-    for weight in weights:
-        if id(weight) not in seen:
-            seen.add(id(weight))
-            total += int(np.prod(weight.shape))
-    return total
+    return sum(int(np.prod(np.shape(weight))) for weight in _unique(weights))
 
 
 def _layer_params(layer) -> str | int:
@@ -116,12 +116,8 @@ def readable_size(n_bytes: float) -> str:
 
 
 def _bytes(weights) -> int:
-    seen, total = set(), 0
-    for weight in weights:
-        if id(weight) not in seen:
-            seen.add(id(weight))
-            total += int(np.prod(np.shape(weight))) * np.asarray(weight).dtype.itemsize
-    return total
+    return sum(int(np.prod(np.shape(weight))) * np.asarray(weight).dtype.itemsize
+               for weight in _unique(weights))
 
 
 def _column_widths(line_length: int, positions) -> list[int]:

@@ -412,7 +412,7 @@ def _budget(model: Layer, max_bytes: int, where: str):
         object.__setattr__(layer, "compute_output_shape", checked_output_shape)
         patched.append(layer)
 
-    for layer in _all_layers(model):
+    for layer in model.flatten_layers():
         guard(layer)
     try:
         yield
@@ -420,18 +420,6 @@ def _budget(model: Layer, max_bytes: int, where: str):
         for layer in patched:
             vars(layer).pop("add_weight", None)
             vars(layer).pop("compute_output_shape", None)
-
-
-def _all_layers(root: Layer) -> list[Layer]:
-    found, stack, seen = [], [root], set()
-    while stack:
-        layer = stack.pop()
-        if id(layer) in seen:
-            continue
-        seen.add(id(layer))
-        found.append(layer)
-        stack.extend(layer._layers)
-    return found
 
 
 def _weight_shape(shape, layer: Layer, where: str) -> tuple:

@@ -196,18 +196,6 @@ def _report(model, errors: dict, largest: dict, rtol: float) -> GradientCheck:
     return GradientCheck(by_layer, weights, maxima, rtol)
 
 
-def _all_layers(layer) -> list:
-    """``layer`` and every layer inside it (tracked sublayers, recursively)."""
-    found, stack = [], [layer]
-    while stack:
-        current = stack.pop()
-        if any(current is known for known in found):
-            continue
-        found.append(current)
-        stack.extend(getattr(current, "_layers", []))
-    return found
-
-
 @contextlib.contextmanager
 def _in_float64(model):
     """Run the model in float64, then give it back its own arrays and dtypes.
@@ -216,7 +204,7 @@ def _in_float64(model):
     views into the training buffer, are kept aside untouched and rebound at the end); the
     layers' ``dtype`` (which casts their inputs) and ``floatx`` (which casts batches) follow.
     """
-    layers = [(layer, layer.dtype) for layer in _all_layers(model)]
+    layers = [(layer, layer.dtype) for layer in model.flatten_layers()]
     values = [(w, w.data) for w in model.weights if w.data.dtype.kind == "f"]
     floatx = config.floatx()
     try:
