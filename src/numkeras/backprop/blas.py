@@ -119,6 +119,11 @@ def managed(large_threads: int | None):
         set_blas_threads(previous)
 
 
+def large_product_threads() -> int | None:
+    """Threads for large products in the current managed region; None outside one."""
+    return _managed["large"] if _managed["active"] else None
+
+
 def for_product(multiply_adds: int) -> None:
     """Before a matrix product of ``multiply_adds`` (m*n*k): set the thread count it wants."""
     if not _managed["active"]:

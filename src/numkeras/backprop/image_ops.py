@@ -28,7 +28,7 @@ import threading
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from numkeras.backprop import blas
+from numkeras.backprop import parallel
 from numkeras.backprop.ops import primitive
 
 # ----- scratch memory and fused activations -----
@@ -210,29 +210,55 @@ def conv2d(x, kernel, bias=None, *, strides=(1, 1), padding="valid", dilation_ra
     xp, pads = _padded(x, (kh, kw), strides, dilation, padding, 0)
     out_hw = tuple(_valid_length(n, k, s, d, "convolution", x.shape)
                    for n, k, s, d in zip(xp.shape[1:3], (kh, kw), strides, dilation))
-    cols, weights = _im2col(xp, kernel, bias, strides, dilation, out_hw)
-    blas.for_product(cols.size * filters)
-    out = forward_act(cols @ weights)  # (N*Ho*Wo, F)
+    images, pixels = x.shape[0], out_hw[0] * out_hw[1]
+    cols, weights, fill_cols = _im2col(xp, kernel, bias, strides, dilation, out_hw)
+    out = np.empty((len(cols), filters), dtype=np.result_type(cols, weights))  # (N*Ho*Wo, F)
+
+    # Each part of the batch (see backprop/parallel.py) gathers its receptive fields, makes
+    # its rows of the product and applies the activation, while the cache is still warm.
+    def forward(part):
+        rows = _rows(part, pixels)
+        fill_cols(part)
+        np.matmul(cols[rows], weights, out=out[rows])
+        forward_act(out[rows])
+
+    parallel.over_batch(forward, images, cols.size + out.size, cols.size * filters)
 
     def vjp(g, needs):
-        blas.for_product(cols.size * filters)
-        gx = gk = gb = None
-        with _scratch.arrays((out.shape, out.dtype)) as (buffer,):
-            gz = backward_act(g.reshape(out.shape), out, buffer)  # (N*Ho*Wo, F)
-            if needs[0]:
-                gx = _conv_input_grad(gz, kernel, xp.shape, pads, x.shape, strides, dilation,
-                                      out_hw)
-            if needs[1] or (len(needs) > 2 and needs[2]):
-                g_weights = cols.T @ gz  # (kh*kw*C [+1], F): the bias row comes for free
-                gk = g_weights[:kh * kw * channels].reshape(kernel.shape)
-                gb = g_weights[-1] if bias is not None else None
+        wants_weights = needs[1] or (len(needs) > 2 and needs[2])
+        g = g.reshape(out.shape)
+        gxp = np.empty(xp.shape, dtype=np.result_type(g, kernel)) if needs[0] else None
+
+        def backward(part):
+            rows = _rows(part, pixels)
+            with _scratch.arrays((out[rows].shape, out.dtype)) as (buffer,):
+                gz = backward_act(g[rows], out[rows], buffer)
+                if needs[0]:
+                    _col2im(gz, kernel, gxp[part], strides, dilation, out_hw)
+                # (kh*kw*C [+1], F): the bias row comes for free
+                return cols[rows].T @ gz if wants_weights else None
+
+        partials = parallel.over_batch(backward, images, cols.size + out.size,
+                                       cols.size * filters)
+        gk = gb = None
+        if wants_weights:
+            g_weights = parallel.sum_parts(partials)
+            gk = g_weights[:kh * kw * channels].reshape(kernel.shape)
+            gb = g_weights[-1] if bias is not None else None
+        gx = _crop(gxp, pads, x.shape) if needs[0] else None
         return gx, gk, gb
 
-    return out.reshape(x.shape[0], *out_hw, filters), vjp
+    return out.reshape(images, *out_hw, filters), vjp
 
 
-def _conv_input_grad(gz, kernel, padded_shape, pads, shape, strides, dilation, out_hw):
-    """The input gradient of conv2d: col2im of ``gz @ kernel.T``.
+def _rows(part: slice, pixels: int) -> slice:
+    """The rows of an im2col matrix that belong to the images ``part``."""
+    return slice(part.start * pixels, part.stop * pixels)
+
+
+def _col2im(gz, kernel, gxp, strides, dilation, out_hw):
+    """Write into ``gxp`` (padded input, zeroed here) the input gradient of conv2d: the
+    col2im of ``gz @ kernel.T`` for the images of ``gz``'s rows.
 
     One batched product gives each kernel offset's share as a contiguous ``(N, Ho, Wo, C)``
     block, and col2im adds the kh*kw blocks at their shifts. (The same numbers as the
@@ -241,36 +267,43 @@ def _conv_input_grad(gz, kernel, padded_shape, pads, shape, strides, dilation, o
     """
     kh, kw, channels, filters = kernel.shape
     per_offset = kernel.reshape(kh * kw, channels, filters).transpose(0, 2, 1)  # (kh*kw, F, C)
-    dtype = np.result_type(gz, kernel)
-    with _scratch.arrays(((kh * kw, gz.shape[0], channels), dtype)) as (blocks,):
+    with _scratch.arrays(((kh * kw, gz.shape[0], channels), gxp.dtype)) as (blocks,):
         np.matmul(gz, per_offset, out=blocks)
-        blocks = blocks.reshape(kh * kw, shape[0], *out_hw, channels)
-        gxp = np.zeros(padded_shape, dtype=dtype)
+        blocks = blocks.reshape(kh * kw, len(gxp), *out_hw, channels)
+        gxp[...] = 0
         for k, index in enumerate(_offset_slices((kh, kw), strides, dilation, out_hw)):
             gxp[index] += blocks[k]
-    return _crop(gxp, pads, shape)
 
 
 def _im2col(xp, kernel, bias, strides, dilation, out_hw):
-    """Receptive fields as rows ``(N*Ho*Wo, kh*kw*C)`` ordered like the kernel, plus a
-    column of ones when there is a bias; and the matching ``(rows, F)`` weight matrix."""
+    """The matrix ``(N*Ho*Wo, kh*kw*C [+1])`` whose rows will be the receptive fields, ordered
+    like the kernel, plus a column of ones when there is a bias; the matching ``(rows, F)``
+    weight matrix; and ``fill(part)``, which fills the rows of the images ``part``.
+    """
     kh, kw, channels, filters = kernel.shape
     n = xp.shape[0]
     size = kh * kw * channels
     cols = np.empty((n * out_hw[0] * out_hw[1], size + (bias is not None)), dtype=xp.dtype)
+    per_image = cols.reshape(n, out_hw[0] * out_hw[1], cols.shape[1])
     fields = cols[:, :size].reshape(n, *out_hw, kh, kw, channels)  # a view into cols
-    if channels == 1:
-        # One copy per kernel offset: with a single channel the one strided copy below moves
-        # runs of only kw values and measured ~4x slower.
-        for k, index in enumerate(_offset_slices((kh, kw), strides, dilation, out_hw)):
-            fields[:, :, :, k // kw, k % kw] = xp[index]
-    else:
-        fields[...] = _windows(xp, (kh, kw), strides, dilation, out_hw)
+    windows = _windows(xp, (kh, kw), strides, dilation, out_hw)
+    offsets = _offset_slices((kh, kw), strides, dilation, out_hw)
+
+    def fill(part):
+        if channels == 1:
+            # One copy per kernel offset: with a single channel the one strided copy below
+            # moves runs of only kw values and measured ~4x slower.
+            for k, index in enumerate(offsets):
+                fields[part, :, :, k // kw, k % kw] = xp[part][index]
+        else:
+            fields[part] = windows[part]
+        if bias is not None:
+            per_image[part, :, size] = 1
+
     weights = kernel.reshape(size, filters)
     if bias is not None:
-        cols[:, size] = 1
         weights = np.concatenate([weights, bias.reshape(1, filters)])
-    return cols, weights
+    return cols, weights, fill
 
 
 # ----- pooling -----
@@ -296,31 +329,46 @@ def max_pool2d(x, *, pool_size=(2, 2), strides=None, padding="valid"):
     of each window in row-major order, as TensorFlow's MaxPoolGrad does; ties do not split it.
     """
     xp, pads, index, overlapping = _pool_setup(x, pool_size, strides, padding, -np.inf)
-    out = xp[index[0]].copy()  # (N, Ho, Wo, C)
+    out = np.empty(xp[index[0]].shape, dtype=xp.dtype)  # (N, Ho, Wo, C)
     # A running maximum over the window offsets; rises[k] marks where offset k+1 beat every
     # earlier offset strictly, so the last rise of a window is its first maximum.
-    rises = []
-    for k in index[1:]:
-        rises.append(np.greater(xp[k], out))
-        np.maximum(out, xp[k], out=out)
+    rises = [np.empty(out.shape, dtype=bool) for _ in index[1:]]
+
+    def pool(images):
+        source, result = xp[images], out[images]
+        result[...] = source[index[0]]
+        for k, rise in zip(index[1:], rises):
+            np.greater(source[k], result, out=rise[images])
+            np.maximum(result, source[k], out=result)
+
+    parallel.over_batch(pool, len(out), xp.size)
 
     def vjp(g):
-        gxp = np.zeros(xp.shape, dtype=g.dtype)
+        gxp = np.empty(xp.shape, dtype=g.dtype)
         with _scratch.arrays((out.shape, g.dtype), (out.shape, g.dtype)) as (part, rest):
-            # Walk the offsets backwards: each takes the gradient of the windows whose last
-            # rise it is and passes on the rest, which is always exactly g or 0 (no rounding).
-            remaining = g
-            for k in range(len(index) - 1, 0, -1):
-                # Without overlap each input pixel is in one window: write straight into it.
-                share = part if overlapping else gxp[index[k]]
-                np.multiply(remaining, rises[k - 1], out=share)
-                if overlapping:
-                    gxp[index[k]] += share
-                remaining = np.subtract(remaining, share, out=rest)
-            gxp[index[0]] += remaining
+            parallel.over_batch(
+                lambda images: _max_pool_grad(g[images], rises, images, index, overlapping,
+                                              gxp[images], part[images], rest[images]),
+                len(out), gxp.size)
         return (_crop(gxp, pads, x.shape),)
 
     return out, vjp
+
+
+def _max_pool_grad(g, rises, images, index, overlapping, gxp, part, rest):
+    """Route ``g`` to the first maximum of each window, for the images ``images``."""
+    gxp[...] = 0
+    # Walk the offsets backwards: each takes the gradient of the windows whose last rise it
+    # is and passes on the rest, which is always exactly g or 0 (no rounding).
+    remaining = g
+    for k in range(len(index) - 1, 0, -1):
+        # Without overlap each input pixel is in one window: write straight into it.
+        share = part if overlapping else gxp[index[k]]
+        np.multiply(remaining, rises[k - 1][images], out=share)
+        if overlapping:
+            gxp[index[k]] += share
+        remaining = np.subtract(remaining, share, out=rest)
+    gxp[index[0]] += remaining
 
 
 @primitive

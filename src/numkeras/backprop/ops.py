@@ -22,7 +22,7 @@ import builtins
 
 import numpy as np
 
-from numkeras.backprop import blas
+from numkeras.backprop import blas, parallel
 from numkeras.backprop.tensor import Tensor, wrap_primitive
 
 PRIMITIVES: dict = {}
@@ -359,7 +359,7 @@ def matmul(x, y):
 _FUSED_ACTIVATIONS = {
     "linear": (lambda z: z, lambda g, out: g),
     "relu": (lambda z: np.maximum(z, 0, out=z), lambda g, out: g * (out > 0)),
-    "sigmoid": (_sigmoid_np, lambda g, out: g * out * (1 - out)),
+    "sigmoid": (lambda z: np.copyto(z, _sigmoid_np(z)), lambda g, out: g * out * (1 - out)),
     "tanh": (lambda z: np.tanh(z, out=z), lambda g, out: g * (1 - out * out)),
 }
 FUSED_DENSE_ACTIVATIONS = frozenset(_FUSED_ACTIVATIONS)
@@ -376,42 +376,68 @@ def dense(x, kernel, bias, *, activation="linear"):
     forward_act, backward_act = _FUSED_ACTIVATIONS[activation]
     batch_shape = x.shape[:-1]
     x2 = x.reshape(-1, x.shape[-1])  # (N, in)
-    blas.for_product(x2.size * kernel.shape[-1])
-    z = x2 @ kernel  # (N, out)
-    if bias is not None:
-        z += bias
-    out = forward_act(z)
+    out = np.empty((len(x2), kernel.shape[-1]), dtype=np.result_type(x2, kernel))
+
+    def forward(rows):  # a large batch (predict) is split over the cores: backprop/parallel.py
+        z = np.matmul(x2[rows], kernel, out=out[rows])
+        if bias is not None:
+            z += bias
+        forward_act(z)
+
+    parallel.over_batch(forward, len(x2), x2.size + out.size, x2.size * kernel.shape[-1])
 
     def vjp(g, needs):
-        blas.for_product(x2.size * kernel.shape[-1])
-        gz = backward_act(g.reshape(out.shape), out)  # (N, out)
-        gx = (gz @ kernel.T).reshape(x.shape) if needs[0] else None
-        gk = x2.T @ gz if needs[1] else None
-        gb = gz.sum(axis=0) if needs[2] else None
-        return gx, gk, gb
+        g = g.reshape(out.shape)
+        gx = np.empty(x2.shape, dtype=np.result_type(g, kernel)) if needs[0] else None
+
+        def backward(rows):
+            gz = backward_act(g[rows], out[rows])  # (rows, out)
+            if needs[0]:
+                np.matmul(gz, kernel.T, out=gx[rows])
+            return (x2[rows].T @ gz if needs[1] else None,
+                    gz.sum(axis=0) if needs[2] else None)
+
+        partials = parallel.over_batch(backward, len(x2), x2.size + out.size,
+                                       x2.size * kernel.shape[-1])
+        gk, gb = partials[0] if len(partials) == 1 else map(parallel.sum_parts, zip(*partials))
+        return (gx.reshape(x.shape) if needs[0] else None), gk, gb
 
     return out.reshape(batch_shape + (kernel.shape[-1],)), vjp
+
+
+def _reduce(ufunc, x, axis):
+    """``ufunc.reduce(x, axis, keepdims=True)``; a short last axis of many rows (class scores
+    of a large batch) goes column by column instead: NumPy spends ~40 ns a row reducing a
+    short contiguous axis (measured 430 us for max over 10,000 rows of 10, 100 us this way).
+    """
+    if axis not in (-1, x.ndim - 1) or not 1 < x.shape[-1] <= 16 or x.size < 1 << 14:
+        return ufunc.reduce(x, axis=axis, keepdims=True)
+    length = x.shape[-1]
+    out = x[..., :1].copy()
+    for j in range(1, length):
+        ufunc(out, x[..., j:j + 1], out=out)
+    return out
 
 
 @primitive
 def softmax(x, *, axis=-1):
     # Subtracting the max is constant w.r.t. the result, so it needs no gradient of its own.
-    shifted = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    out = shifted / np.sum(shifted, axis=axis, keepdims=True)
-    return out, lambda g: (out * (g - np.sum(g * out, axis=axis, keepdims=True)),)
+    shifted = np.exp(x - _reduce(np.maximum, x, axis))
+    out = shifted / _reduce(np.add, shifted, axis)
+    return out, lambda g: (out * (g - _reduce(np.add, g * out, axis)),)
 
 
 @primitive
 def log_softmax(x, *, axis=-1):
-    shifted = x - np.max(x, axis=axis, keepdims=True)
-    out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
-    return out, lambda g: (g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),)
+    shifted = x - _reduce(np.maximum, x, axis)
+    out = shifted - np.log(_reduce(np.add, np.exp(shifted), axis))
+    return out, lambda g: (g - np.exp(out) * _reduce(np.add, g, axis),)
 
 
 @primitive
 def logsumexp(x, *, axis=-1, keepdims=False):
-    peak = np.max(x, axis=axis, keepdims=True)
-    out = np.log(np.sum(np.exp(x - peak), axis=axis, keepdims=True)) + peak
+    peak = _reduce(np.maximum, x, axis)
+    out = np.log(_reduce(np.add, np.exp(x - peak), axis)) + peak
 
     def vjp(g):
         g = g if keepdims else np.expand_dims(g, axis)
@@ -433,9 +459,9 @@ def sparse_softmax_cross_entropy(logits, labels, *, mean=False):
     flat = logits.reshape(-1, classes)  # (N, C)
     rows = np.arange(flat.shape[0])
     index = np.asarray(labels).reshape(-1)
-    peak = flat.max(axis=1, keepdims=True)
+    peak = _reduce(np.maximum, flat, 1)
     exps = np.exp(flat - peak)
-    total = exps.sum(axis=1, keepdims=True)
+    total = _reduce(np.add, exps, 1)
     losses = (np.log(total) + peak)[:, 0] - flat[rows, index]
 
     def vjp(g):
