@@ -2,6 +2,8 @@
 and the numbers of one thread, for every primitive that splits: the same bits for element-wise
 work, the same to float32 rounding where BLAS computes products of fewer rows."""
 
+import os
+import signal
 import threading
 
 import numpy as np
@@ -145,3 +147,33 @@ def test_a_split_training_run_repeats_exactly(split_always):
         first, second = train(), train()
     for a, b in zip(first, second):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_a_forked_child_gets_workers_of_its_own(split_always):
+    with split_always():
+        assert parallel.over_batch(lambda part: part.start, 10, 100) == [0, 5]  # workers up
+        pid = os.fork()
+        if pid == 0:  # the child: its parent's worker threads did not come along
+            code = 0 if parallel.over_batch(lambda part: part.stop, 10, 100) == [5, 10] else 1
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_an_interrupted_call_leaves_no_reply_for_the_next(split_always):
+    release = threading.Event()
+    main = threading.main_thread().ident
+
+    def body(part):
+        if part.start:  # the worker's part: still busy when the caller is interrupted
+            release.wait(5)
+            return "stale"
+        threading.Timer(0.1, signal.pthread_kill, (main, signal.SIGINT)).start()
+        return "first"
+
+    with split_always():
+        with pytest.raises(KeyboardInterrupt):  # Ctrl-C while waiting for the worker
+            parallel.over_batch(body, 10, 100)
+        release.set()
+        assert parallel.over_batch(lambda part: part.start, 10, 100) == [0, 5]

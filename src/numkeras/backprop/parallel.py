@@ -39,25 +39,28 @@ _busy = threading.Lock()
 
 
 class _Worker:
-    """One daemon thread that runs the calls put in its inbox and reports each outcome."""
+    """One daemon thread that runs the calls put in its inbox, each outcome to the reply
+    queue that came with the call."""
 
     def __init__(self):
         self.inbox: queue.SimpleQueue = queue.SimpleQueue()
-        self.outbox: queue.SimpleQueue = queue.SimpleQueue()
         threading.Thread(target=self._serve, name="numkeras-batch-worker", daemon=True).start()
 
     def _serve(self):
         while True:
-            function, argument = self.inbox.get()
+            function, argument, replies, index = self.inbox.get()
             try:
-                self.outbox.put((None, function(argument)))
+                replies.put((index, None, function(argument)))
             except BaseException as error:  # noqa: BLE001 - handed back to the caller
-                self.outbox.put((error, None))
+                replies.put((index, error, None))
 
 
 def _forget_workers() -> None:
-    # Threads do not survive fork(): a child process starts without them.
+    # Threads do not survive fork(): a child process starts without them, and with locks
+    # that no thread of its own holds.
+    global _lock, _busy
     _workers.clear()
+    _lock, _busy = threading.Lock(), threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
@@ -121,19 +124,23 @@ def over_batch(body, length: int, size: int, multiply_adds: int = 0) -> list:
 
 def _run_parts(body, parts) -> list:
     workers = _get_workers(len(parts) - 1)
-    for worker, part in zip(workers, parts[1:]):
-        worker.inbox.put((body, part))
-    results, error = [None], None
+    # Replies come back on a queue of this call's own: if the caller is interrupted while
+    # waiting (Ctrl-C), a late reply lands there, never in a later call's results.
+    replies: queue.SimpleQueue = queue.SimpleQueue()
+    for index, (worker, part) in enumerate(zip(workers, parts[1:]), start=1):
+        worker.inbox.put((body, part, replies, index))
+    results, errors = [None] * len(parts), []
     try:
         results[0] = body(parts[0])
     except BaseException as own_error:  # noqa: BLE001 - re-raised once the workers are done
-        error = own_error
-    for worker in workers:
-        outcome, result = worker.outbox.get()
-        error = error or outcome
-        results.append(result)
-    if error is not None:
-        raise error
+        errors.append(own_error)
+    for _ in workers:  # they finish in any order; results go back in the parts' order
+        index, error, result = replies.get()
+        results[index] = result
+        if error is not None:
+            errors.append(error)
+    if errors:
+        raise errors[0]
     return results
 
 
