@@ -129,24 +129,35 @@ def test_dense_split_gives_the_numbers_of_one_thread(split_always, activation):
     _assert_close([out_2] + grads_2, [out_1] + grads_1)
 
 
-def test_a_split_training_run_repeats_exactly(split_always):
+def _train_cnn(optimizer="adam"):
     import numkeras as keras
 
-    def train():
-        keras.utils.set_random_seed(3)
-        model = keras.Sequential([
-            keras.Input((10, 10, 2)), keras.layers.Conv2D(4, 3, activation="relu"),
-            keras.layers.MaxPooling2D(), keras.layers.Flatten(), keras.layers.Dense(3)])
-        model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-        rng = np.random.default_rng(4)
-        x = rng.random((40, 10, 10, 2), dtype=np.float32)
-        model.fit(x, rng.integers(0, 3, 40), batch_size=8, epochs=2, verbose=0)
-        return model.get_weights()
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([
+        keras.Input((10, 10, 2)), keras.layers.Conv2D(4, 3, activation="relu"),
+        keras.layers.MaxPooling2D(), keras.layers.Flatten(), keras.layers.Dense(3)])
+    model.compile(optimizer, keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    rng = np.random.default_rng(4)
+    x = rng.random((40, 10, 10, 2), dtype=np.float32)
+    model.fit(x, rng.integers(0, 3, 40), batch_size=8, epochs=2, verbose=0)
+    return model.get_weights()
 
+
+def test_a_split_training_run_repeats_exactly(split_always):
     with split_always():  # fit's own managed region is nested in this one and keeps it
-        first, second = train(), train()
+        first, second = _train_cnn(), _train_cnn()
     for a, b in zip(first, second):
         np.testing.assert_array_equal(a, b)
+
+
+def test_split_training_matches_the_whole_batch_path(split_always):
+    # SGD: Adam's first steps move each weight by about lr * sign(gradient), which would turn
+    # a last-bit difference in a near-zero gradient into a full step.
+    with blas.managed(1):
+        whole = _train_cnn("sgd")
+    with split_always():
+        split = _train_cnn("sgd")
+    _assert_close(split, whole)
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
