@@ -178,7 +178,7 @@ def test_an_interrupted_call_leaves_no_reply_for_the_next(split_always):
 
     def body(part):
         if part.start:  # the worker's part: still busy when the caller is interrupted
-            release.wait(5)
+            release.wait(60)  # set as soon as the interrupt has been seen
             return "stale"
         threading.Timer(0.1, signal.pthread_kill, (main, signal.SIGINT)).start()
         return "first"
