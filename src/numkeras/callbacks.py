@@ -113,15 +113,42 @@ class History(Callback):
 
 
 class ProgbarLogger(Callback):
-    """Prints ``Epoch i/N`` and the classic progress bar (verbose 1) or one line (verbose 2)."""
+    """Prints tf.keras's progress output: ``Epoch i/N`` (fit, when ``epochs > 1``), then per bar
+    the classic bar (``verbose=1``) or one line at its end (``verbose=2``).
+
+    Args:
+        verbose: 1 or 2 (0 prints nothing; ``fit``/``evaluate``/``predict`` add no logger then).
+        mode: ``"train"`` (fit: one bar per epoch, validation silent), ``"test"`` (evaluate:
+            one bar over the test batches) or ``"predict"`` (one bar, no metrics). Predict
+            hooks draw in every mode, so a logger passed to ``predict`` works as tf.keras's does.
+        stream: where to write (default ``sys.stdout`` at the time of each write).
+
+    ``evaluate(verbose=2)`` prints ``313/313 - 0s - loss: 0.3500 - accuracy: 0.8750 -
+    496ms/epoch - 2ms/step`` and ``predict(verbose=2)`` ``313/313 - 0s - 496ms/epoch - 2ms/step``,
+    as tf.keras 2.7+ does (its Progbar says "epoch" there too).
+    """
 
     def __init__(self, verbose: int = 1, mode: str = "train", stream=None):
         super().__init__()
+        if mode not in ("train", "test", "predict"):
+            raise ValueError(f"`mode` must be 'train', 'test' or 'predict', received "
+                             f"mode={mode!r}.")
         self.verbose, self.mode, self.stream = verbose, mode, stream
         self.progbar = None
 
     def _new_bar(self):
         self.progbar = Progbar(self.params.get("steps"), verbose=self.verbose, stream=self.stream)
+
+    def _step(self, batch, logs=None):
+        if self.verbose == 1:  # verbose=2 prints the final values only, as tf.keras does
+            self.progbar.update(batch + 1, list((logs or {}).items()), finalize=False)
+
+    def _finish(self, logs=None):
+        self.progbar.update(self.progbar_current, list((logs or {}).items()), finalize=True)
+
+    @property
+    def progbar_current(self) -> int:
+        return self.params.get("steps_done") or self.params.get("steps") or 0
 
     def on_epoch_begin(self, epoch, logs=None):
         epochs = self.params.get("epochs", 1)
@@ -130,14 +157,10 @@ class ProgbarLogger(Callback):
         self._new_bar()
 
     def on_train_batch_end(self, batch, logs=None):
-        self.progbar.update(batch + 1, list((logs or {}).items()), finalize=False)
+        self._step(batch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
-        self.progbar.update(self.progbar_current, list((logs or {}).items()), finalize=True)
-
-    @property
-    def progbar_current(self) -> int:
-        return self.params.get("steps_done") or self.params.get("steps") or 0
+        self._finish(logs)
 
     def on_test_begin(self, logs=None):
         if self.mode == "test":
@@ -145,20 +168,20 @@ class ProgbarLogger(Callback):
 
     def on_test_batch_end(self, batch, logs=None):
         if self.mode == "test":
-            self.progbar.update(batch + 1, list((logs or {}).items()), finalize=False)
+            self._step(batch, logs)
 
     def on_test_end(self, logs=None):
         if self.mode == "test":
-            self.progbar.update(self.progbar_current, list((logs or {}).items()), finalize=True)
+            self._finish(logs)
 
     def on_predict_begin(self, logs=None):
         self._new_bar()
 
     def on_predict_batch_end(self, batch, logs=None):
-        self.progbar.update(batch + 1, finalize=False)
+        self._step(batch)  # the outputs are not shown
 
     def on_predict_end(self, logs=None):
-        self.progbar.update(self.progbar_current, finalize=True)
+        self._finish()
 
 
 def _monitor_mode(monitor: str, mode: str) -> str:

@@ -1,5 +1,10 @@
 """The classic tf.keras progress bar (``1875/1875 [=====...] - 2s 1ms/step - loss: 0.4977``).
 
+verbose=1 draws the bar, whose text is the same from TF 2.2 to tf-keras 2.21; verbose=2 prints
+one line per bar in the tf.keras 2.7+ form
+(``1875/1875 - 2s - loss: 0.4977 - accuracy: 0.8254 - 2s/epoch - 1ms/step``), the one TensorFlow's
+current tutorials show, for fit, evaluate and predict alike.
+
 On a terminal (or in Jupyter) the bar redraws itself in place with backspaces and ``\\r``, at
 most every ``interval`` seconds. When output goes to a file or pipe it prints only the final
 line of each bar, so logs stay readable.
@@ -87,8 +92,21 @@ class Progbar:
         if self.verbose == 1:
             self._update_bar(current, now, finalize)
         elif self.verbose == 2 and finalize:
-            self._write(self._counter(current) + f" - {now - self._start:.0f}s"
-                        + self._metrics(signed=False) + "\n")
+            self._write(self._summary_line(current, now) + "\n")
+
+    def _summary_line(self, current: int, now: float) -> str:
+        """verbose=2's line, tf.keras 2.7+: ``313/313 - 0s - loss: 0.35 - 496ms/epoch - 2ms/step``.
+
+        The time per step is the whole bar's time over its steps (the first one included), as
+        tf.keras 2.7+ does for this line; TF 2.2-2.6 stopped after the metrics.
+        """
+        elapsed = now - self._start
+        line = self._counter(current) + f" - {elapsed:.0f}s" + self._metrics(signed=False)
+        if self.target is None:  # tf.keras has no per-epoch times for an unknown step count
+            return line
+        per_step = elapsed / current if current else 0.0
+        return (line + " -" + format_step_time(elapsed, "epoch")
+                + " -" + format_step_time(per_step, self.unit_name))
 
     def _update_bar(self, current: int, now: float, finalize: bool) -> None:
         if now - self._last_update < self.interval and not finalize:
