@@ -148,6 +148,20 @@ CASES = {
          [normal(4, 3, 2)]),
         (lambda x, b: ops.PRIMITIVES["batch_norm"](x, None, b),
          [normal(5, 2), normal(2)])],
+    # kernel (kh, kw, F, C); the combinations cover a cropped output ('same'), one that runs
+    # past the scatter (stride > kernel, output_padding), dilation and a single channel.
+    "conv2d_transpose": [
+        (lambda x, k, b, o=o: ops.PRIMITIVES["conv2d_transpose"](x, k, b, **o),
+         [normal(2, 3, 4, 3), normal(3, 2, 4, 3), normal(4)])
+        for o in ({}, {"padding": "same"}, {"strides": 2}, {"strides": 2, "padding": "same"},
+                  {"strides": (3, 2), "output_padding": (2, 1)},
+                  {"strides": (2, 3), "padding": "same", "output_padding": (1, 0)},
+                  {"strides": 3}, {"dilation_rate": (2, 1), "padding": "same"})]
+    + [(lambda x, k: ops.PRIMITIVES["conv2d_transpose"](x, k, strides=2, padding="same"),
+        [normal(2, 3, 3, 1), normal(2, 2, 2, 1)]),  # one channel in, no bias
+       (lambda x, k, b: ops.PRIMITIVES["conv2d_transpose"](x, k, b, strides=2,
+                                                             output_padding=1),
+        [normal(1, 1, 1, 2), normal(1, 1, 3, 2), normal(3)])],  # 1x1 input and kernel
 }
 
 

@@ -306,6 +306,119 @@ def _im2col(xp, kernel, bias, strides, dilation, out_hw):
     return cols, weights, fill
 
 
+# ----- transposed convolution -----
+
+
+def conv_transpose_output_length(length, kernel: int, stride: int, padding: str,
+                                 output_padding=None, dilation: int = 1):
+    """Output length of a transposed convolution along one axis, Keras 3's formula
+    (``backend/common/backend_utils.py``); ``None`` (unknown) stays ``None``.
+
+    With ``span = (kernel - 1) * dilation + 1``: ``valid`` gives ``(length - 1) * stride + span
+    + output_padding``, where ``output_padding`` None means ``max(span, stride) - span``;
+    ``same`` gives ``length * stride``, or with ``output_padding`` ``(length - 1) * stride +
+    span % 2 + output_padding``.
+
+    >>> conv_transpose_output_length(7, 3, 2, "same"), conv_transpose_output_length(7, 3, 2,
+    ...     "valid"), conv_transpose_output_length(7, 3, 2, "same", output_padding=0)
+    (14, 15, 13)
+    """
+    if length is None:
+        return None
+    span = (kernel - 1) * dilation + 1
+    if padding == "valid":
+        extra = max(span, stride) - span if output_padding is None else output_padding
+        return (length - 1) * stride + span + extra
+    if output_padding is None:
+        return length * stride
+    return (length - 1) * stride + span % 2 + output_padding
+
+
+def _transpose_crop(kernel: int, stride: int, padding: str, output_padding, dilation: int):
+    """How many leading pixels of the full scatter the output skips along one axis: ``span - 1``
+    less the left padding Keras 3 hands to ``jax.lax.conv_transpose`` (TensorFlow's choice too:
+    of an odd total, the extra pixel is cropped at the end)."""
+    span = (kernel - 1) * dilation + 1
+    if padding == "valid":
+        return 0
+    total = stride + span - 2 if output_padding is None else span + span % 2 - 2 + output_padding
+    return span - 1 - min(total // 2 + total % 2, span - 1)
+
+
+@primitive(selective=True)
+def conv2d_transpose(x, kernel, bias=None, *, strides=(1, 1), padding="valid",
+                     output_padding=None, dilation_rate=(1, 1)):
+    """``conv_transpose(x, kernel) + bias``, as Keras's Conv2DTranspose: the gradient of
+    :func:`conv2d` with respect to its input, used as a forward pass.
+
+    ``x`` is ``(N, H, W, C)``, ``kernel`` ``(kh, kw, F, C)`` (Keras's layout: the conv2d kernel
+    from ``F`` to ``C`` channels whose input gradient this is), ``bias`` ``(F,)`` or None; the
+    output is ``(N, Ho, Wo, F)`` with ``Ho`` from :func:`conv_transpose_output_length`.
+    Every input pixel ``(i, j)`` adds ``kernel[a, b] @ x[n, i, j]`` to the pixel
+    ``(i * sh + a * dh, j * sw + b * dw)`` of the full scatter, ``(H - 1) * sh + span`` high
+    (col2im, as in conv2d's VJP); the output is a window of it, zeros where the window runs
+    past its end. The VJP is conv2d's forward on the output gradient: one im2col of it gives
+    both the input gradient (times the kernel) and the kernel gradient (times ``x``).
+    """
+    strides, dilation = _pair(strides, "strides"), _pair(dilation_rate, "dilation_rate")
+    extras = (None, None) if output_padding is None else _pair(output_padding, "output_padding")
+    if padding not in ("valid", "same"):
+        raise ValueError(f"`padding` must be 'valid' or 'same', received padding={padding!r}.")
+    kh, kw, filters, channels = kernel.shape
+    if x.ndim != 4 or x.shape[-1] != channels:
+        raise ValueError(f"conv2d_transpose expects inputs (N, H, W, {channels}) for a kernel "
+                         f"of shape {kernel.shape}; received inputs of shape {x.shape}.")
+    images, height, width, _ = x.shape
+    axes = list(zip((height, width), (kh, kw), strides, extras, dilation))
+    full = tuple((n - 1) * s + (k - 1) * d + 1 for n, k, s, _, d in axes)
+    out_hw = tuple(conv_transpose_output_length(n, k, s, padding, e, d) for n, k, s, e, d in axes)
+    (top, left) = crops = tuple(_transpose_crop(k, s, padding, e, d) for _, k, s, e, d in axes)
+    canvas_hw = tuple(max(f, c + o) for f, c, o in zip(full, crops, out_hw))
+    dtype = np.result_type(x, kernel, *([] if bias is None else [bias]))
+    direct = crops == (0, 0) and canvas_hw == out_hw == full  # the scatter is the output
+    # Zeros only where the output window runs past the scatter; col2im zeroes the scatter.
+    canvas = (np.empty if canvas_hw == full else np.zeros)((images, *canvas_hw, filters), dtype)
+    out = canvas if direct else np.empty((images, *out_hw, filters), dtype)
+    rows = x.reshape(images * height * width, channels)
+    pixels = height * width
+    size = kh * kw * len(rows) * filters + canvas.size  # col2im's blocks and the canvas
+
+    def forward(part):
+        _col2im(rows[_rows(part, pixels)], kernel, canvas[part, :full[0], :full[1]], strides,
+                dilation, (height, width))
+        if not direct:
+            out[part] = canvas[part, top:top + out_hw[0], left:left + out_hw[1]]
+        if bias is not None:
+            out[part] += bias
+
+    parallel.over_batch(forward, images, size, len(rows) * kh * kw * filters * channels)
+
+    def vjp(g, needs):
+        wants_bias = len(needs) > 2 and needs[2]
+        g_full = g
+        if not direct:  # the output gradient placed in the scatter, 0 where it was cropped
+            g_full = np.zeros((images, *full, filters), g.dtype)
+            hh, ww = min(out_hw[0], full[0] - top), min(out_hw[1], full[1] - left)
+            g_full[:, top:top + hh, left:left + ww] = g[:, :hh, :ww]
+        cols, weights, fill = _im2col(g_full, kernel, None, strides, dilation, (height, width))
+        gx = np.empty(rows.shape, np.result_type(g, kernel)) if needs[0] else None
+
+        def backward(part):
+            r = _rows(part, pixels)
+            fill(part)
+            if needs[0]:
+                np.matmul(cols[r], weights, out=gx[r])
+            return cols[r].T @ rows[r] if needs[1] else None  # (kh*kw*F, C)
+
+        partials = parallel.over_batch(backward, images, size,
+                                       len(rows) * kh * kw * filters * channels)
+        gk = parallel.sum_parts(partials).reshape(kernel.shape) if needs[1] else None
+        gb = g.sum(axis=(0, 1, 2)) if wants_bias else None
+        return (gx.reshape(x.shape) if needs[0] else None), gk, gb
+
+    return out, vjp
+
+
 # ----- pooling -----
 
 
