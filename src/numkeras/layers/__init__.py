@@ -5,7 +5,7 @@ from __future__ import annotations
 from numkeras.layers.activations import (
     ELU, Activation, LeakyReLU, Maxout, PReLU, ReLU, Softmax,
 )
-from numkeras.layers.convolutional import Conv2D
+from numkeras.layers.convolutional import Conv2D, Conv2DTranspose
 from numkeras.layers.core import Dense, Dropout, Flatten, Input, InputLayer, KerasTensor, Reshape
 from numkeras.layers.layer import InputSpec, Layer
 from numkeras.layers.normalization import BatchNormalization
@@ -17,15 +17,18 @@ from numkeras.layers.reshaping import UpSampling2D, ZeroPadding2D
 from numkeras.utils.registry import lookup
 
 _LAYER_CLASSES = {cls.__name__: cls for cls in (
-    Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, ELU, Flatten,
+    Activation, AveragePooling2D, BatchNormalization, Conv2D, Conv2DTranspose, Dense, Dropout,
+    ELU, Flatten,
     GlobalAveragePooling2D, GlobalMaxPooling2D, InputLayer, LeakyReLU, MaxPooling2D, Maxout,
     PReLU, ReLU, Reshape, Softmax, SpatialDropout2D, UpSampling2D, ZeroPadding2D,
 )}
 # Keras's aliases for the same classes.
-_LAYER_CLASSES.update({"Convolution2D": Conv2D, "MaxPool2D": MaxPooling2D,
+_LAYER_CLASSES.update({"Convolution2D": Conv2D, "Convolution2DTranspose": Conv2DTranspose,
+                       "MaxPool2D": MaxPooling2D,
                        "AvgPool2D": AveragePooling2D, "GlobalAvgPool2D": GlobalAveragePooling2D,
                        "GlobalMaxPool2D": GlobalMaxPooling2D})
 Convolution2D, MaxPool2D, AvgPool2D = Conv2D, MaxPooling2D, AveragePooling2D
+Convolution2DTranspose = Conv2DTranspose
 GlobalAvgPool2D, GlobalMaxPool2D = GlobalAveragePooling2D, GlobalMaxPooling2D
 
 
@@ -57,7 +60,8 @@ def deserialize(config: dict, custom_objects=None) -> Layer:
 
 __all__ = [
     "Activation", "AvgPool2D", "AveragePooling2D", "BatchNormalization", "Conv2D",
-    "Convolution2D", "Dense", "Dropout", "ELU", "Flatten", "GlobalAvgPool2D",
+    "Conv2DTranspose", "Convolution2D", "Convolution2DTranspose", "Dense", "Dropout", "ELU",
+    "Flatten", "GlobalAvgPool2D",
     "GlobalAveragePooling2D", "GlobalMaxPool2D", "GlobalMaxPooling2D", "Input", "InputLayer",
     "InputSpec", "KerasTensor", "Layer", "LeakyReLU", "MaxPool2D", "MaxPooling2D", "Maxout",
     "PReLU", "ReLU", "Reshape", "Softmax", "SpatialDropout2D", "UpSampling2D", "ZeroPadding2D",

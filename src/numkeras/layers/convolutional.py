@@ -226,3 +226,136 @@ class Conv2D(Layer):
                 "activity_regularizer": _regularizers.serialize(self.activity_regularizer),
                 "kernel_constraint": _constraints.serialize(self.kernel_constraint),
                 "bias_constraint": _constraints.serialize(self.bias_constraint)}
+
+
+# ----- Conv2DTranspose -----
+
+
+class Conv2DTranspose(Layer):
+    """Transposed 2-D convolution (sometimes called deconvolution) over channels-last images:
+    the gradient of a Conv2D with respect to its input, used as a layer that upsamples.
+
+    Args:
+        filters: number of output channels.
+        kernel_size: int or (height, width) of the window.
+        strides: int or pair: the upsampling factor; ``> 1`` cannot be combined with
+            ``dilation_rate > 1``.
+        padding: ``"valid"`` or ``"same"``; with ``strides=s`` and ``output_padding=None``,
+            ``"same"`` makes each side exactly ``s`` times longer.
+        output_padding: None (the length follows from ``padding``), or an int or pair of
+            ints, each less than the stride, added at the end of each axis.
+        data_format: ``"channels_last"`` or None; ``"channels_first"`` is not implemented.
+        dilation_rate: int or pair, spacing between kernel taps.
+        activation: name or function (default: none, i.e. linear).
+        use_bias: whether to add a bias per filter.
+        kernel_initializer, bias_initializer: default ``glorot_uniform`` and ``zeros``.
+        kernel_regularizer, bias_regularizer, activity_regularizer: penalties.
+        kernel_constraint, bias_constraint: projections applied after each update.
+
+    Input ``(batch, height, width, channels)``; output ``(batch, new_height, new_width,
+    filters)``, Keras 3's lengths (``image_ops.conv_transpose_output_length``): ``valid``
+    gives ``(n - 1) * s + max(k, s)``, ``same`` gives ``n * s``. Weights: ``kernel``
+    ``(kh, kw, filters, channels)`` (Keras's layout: filters before channels) then ``bias``
+    ``(filters,)``.
+
+    >>> import numpy as np
+    >>> layer = Conv2DTranspose(8, 3, strides=2, padding="same")
+    >>> layer(np.zeros((2, 7, 7, 16))).shape, [w.shape for w in layer.weights]
+    ((2, 14, 14, 8), [(3, 3, 8, 16), (8,)])
+    """
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid",
+                 output_padding=None, data_format=None, dilation_rate=(1, 1), activation=None,
+                 use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        name = self.name
+        self.filters = check_positive_int(filters, "filters", name)
+        self.kernel_size = normalize_tuple(kernel_size, 2, "kernel_size", name)
+        self.strides = normalize_tuple(strides, 2, "strides", name)
+        self.padding = normalize_padding(padding, name)
+        self.output_padding = None if output_padding is None else normalize_tuple(
+            output_padding, 2, "output_padding", name, allow_zero=True)
+        self.data_format = normalize_data_format(data_format, name)
+        self.dilation_rate = normalize_tuple(dilation_rate, 2, "dilation_rate", name)
+        if self.output_padding is not None and any(
+                extra >= stride for extra, stride in zip(self.output_padding, self.strides)):
+            raise ValueError(
+                f"Conv2DTranspose '{name}': each value of `output_padding` must be less than "
+                f"the stride along the same axis (as in Keras). Received: output_padding="
+                f"{self.output_padding} and strides={self.strides}."
+            )
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(
+                f"Conv2DTranspose '{name}': `strides > 1` is not supported together with "
+                f"`dilation_rate > 1` (as in Keras). Received: strides={self.strides} and "
+                f"dilation_rate={self.dilation_rate}."
+            )
+        self.activation = _activations.get(activation, "activation")
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = _initializers.get(kernel_initializer, "kernel_initializer")
+        self.bias_initializer = _initializers.get(bias_initializer, "bias_initializer")
+        self.kernel_regularizer = _regularizers.get(kernel_regularizer, "kernel_regularizer")
+        self.bias_regularizer = _regularizers.get(bias_regularizer, "bias_regularizer")
+        self.kernel_constraint = _constraints.get(kernel_constraint, "kernel_constraint")
+        self.bias_constraint = _constraints.get(bias_constraint, "bias_constraint")
+        self.input_spec = ImageInputSpec(ndim=4)
+
+    def build(self, input_shape):
+        check_image_rank(self.name, input_shape)
+        channels = input_shape[-1]
+        if channels is None:
+            raise ValueError(f"The channel axis (last) of the inputs to Conv2DTranspose "
+                             f"'{self.name}' must be known; received input_shape="
+                             f"{tuple(input_shape)}.")
+        self.compute_output_shape(input_shape)
+        self.kernel = self.add_weight("kernel", self.kernel_size + (self.filters, channels),
+                                      self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
+                                        regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint)
+        self.input_spec = ImageInputSpec(ndim=4, axes={-1: channels})
+
+    def call(self, inputs):
+        self.compute_output_shape(inputs.shape)  # height/width may be known only now
+        out = image_ops.conv2d_transpose(inputs, self.kernel, self.bias, strides=self.strides,
+                                         padding=self.padding,
+                                         output_padding=self.output_padding,
+                                         dilation_rate=self.dilation_rate)
+        return self.activation(out)
+
+    def compute_output_shape(self, input_shape):
+        check_image_rank(self.name, input_shape)
+        extras = self.output_padding or (None, None)
+        sizes = tuple(image_ops.conv_transpose_output_length(n, k, s, self.padding, e, d)
+                      for n, k, s, e, d in zip(input_shape[1:3], self.kernel_size,
+                                               self.strides, extras, self.dilation_rate))
+        if any(size is not None and size < 1 for size in sizes):
+            raise ValueError(
+                f"Layer '{self.name}': inputs of height and width {tuple(input_shape[1:3])} "
+                f"give an empty output {sizes} with kernel_size={self.kernel_size}, "
+                f"padding='{self.padding}' and output_padding={self.output_padding} (full "
+                f"input shape {tuple(input_shape)}). Use output_padding=None, an odd kernel, "
+                f"or larger inputs."
+            )
+        return (input_shape[0], *sizes, self.filters)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters,
+                "kernel_size": self.kernel_size, "strides": self.strides,
+                "padding": self.padding, "output_padding": self.output_padding,
+                "data_format": self.data_format, "dilation_rate": self.dilation_rate,
+                "activation": _activations.serialize(self.activation),
+                "use_bias": self.use_bias,
+                "kernel_initializer": _initializers.serialize(self.kernel_initializer),
+                "bias_initializer": _initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
+                "activity_regularizer": _regularizers.serialize(self.activity_regularizer),
+                "kernel_constraint": _constraints.serialize(self.kernel_constraint),
+                "bias_constraint": _constraints.serialize(self.bias_constraint)}

@@ -27,6 +27,7 @@ _LAYER_KEYS = {
 }
 # Keys only read (older Keras and tf.keras wrote them); never written.
 _READ_ONLY_KEYS = {
+    "Conv2DTranspose": {"groups": 1},  # tf.keras 2 inherits it from Conv2D's config
     "SpatialDropout2D": {"noise_shape": None, "trainable": _ANY},
     "SpatialDropout1D": {"noise_shape": None},
     "SpatialDropout3D": {"noise_shape": None},
