@@ -272,9 +272,6 @@ def test_fit_verbose_2(monkeypatch, capsys):
     assert capsys.readouterr().out == "Epoch 1/2\n" + line + "Epoch 2/2\n" + line
 
 
-@pytest.mark.xfail(strict=True, reason="models/training.py adds the ProgbarLogger to evaluate "
-                   "and predict only for verbose == 1; once it passes `if verbose`, remove this "
-                   "marker")
 def test_evaluate_and_predict_verbose_2(monkeypatch, capsys):
     model, x, y = fixed_regression_model()
     monkeypatch.setattr(keras.utils.progbar, "time", FakeClock(0.2))

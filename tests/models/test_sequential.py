@@ -138,6 +138,6 @@ def test_subclassed_model_trains():
     assert len(model.weights) == 4
 
 
-def test_functional_api_is_not_silently_accepted():
-    with pytest.raises(NotImplementedError, match="functional API"):
+def test_functional_model_without_outputs_is_refused_clearly():
+    with pytest.raises(ValueError, match="every entry of `outputs` must be a symbolic tensor"):
         keras.Model(inputs=keras.Input((2,)), outputs=None)

@@ -14,29 +14,8 @@ from numkeras import initializers as _initializers
 from numkeras import regularizers as _regularizers
 from numkeras.backprop import ops
 from numkeras.layers.layer import InputSpec, Layer, check_positive_int, standardize_shape
+from numkeras.layers.node import KerasTensor, Node  # noqa: F401 - KerasTensor re-exported
 from numkeras.utils import naming
-
-
-class KerasTensor:
-    """A symbolic input: a shape and dtype, no values (what ``keras.Input`` returns).
-
-    >>> KerasTensor((None, 28, 28))
-    <KerasTensor shape=(None, 28, 28), dtype=float32, sparse=False, ragged=False, name=keras_tensor>
-    """
-
-    def __init__(self, shape, dtype=None, name=None, layer=None):
-        self.shape = standardize_shape(shape)
-        self.dtype = dtype or _config.floatx()
-        self.name = name or naming.unique_name("keras_tensor")
-        self._layer = layer
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    def __repr__(self) -> str:
-        return (f"<KerasTensor shape={self.shape}, dtype={self.dtype}, sparse=False, "
-                f"ragged=False, name={self.name}>")
 
 
 class InputLayer(Layer):
@@ -69,7 +48,8 @@ class InputLayer(Layer):
         self.built = True
         self._build_input_shape = self.batch_shape
         self._output_shape = self.batch_shape
-        self.output = KerasTensor(self.batch_shape, self.dtype, layer=self)
+        # The graph starts here: a node with no inputs whose output is the symbolic input.
+        Node(self, [], {}, KerasTensor(self.batch_shape, self.dtype, name=name))
 
     def call(self, inputs):
         return inputs

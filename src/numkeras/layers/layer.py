@@ -29,6 +29,7 @@ from numkeras import initializers as _initializers
 from numkeras import regularizers as _regularizers
 from numkeras.backprop import Tensor, Variable, no_grad
 from numkeras.backprop.variable import bump_structure_version
+from numkeras.layers.node import KerasTensor, Node, flatten, is_symbolic, map_structure
 from numkeras.utils import naming
 
 _BASE_KWARGS = ("input_shape", "input_dim", "batch_input_shape", "batch_size", "autocast",
@@ -46,12 +47,24 @@ def dtype_name(dtype) -> str:
 
 
 def standardize_shape(shape) -> tuple:
-    """A shape as a tuple of ints and Nones (``None`` for an unknown dimension)."""
+    """A shape as a tuple of ints and Nones (``None`` for an unknown dimension); a list or
+    dict of shapes (a multi-input layer's) keeps its structure, each shape standardized."""
     if shape is None:
         return None
     if isinstance(shape, (int, np.integer)):
         return (int(shape),)
+    if isinstance(shape, dict):
+        return {key: standardize_shape(value) for key, value in shape.items()}
+    if not is_shape(shape):
+        return [standardize_shape(item) for item in shape]
     return tuple(None if d is None else int(d) for d in shape)
+
+
+def is_shape(value) -> bool:
+    """Whether ``value`` is one shape (a sequence of ints and Nones), not a list of shapes."""
+    return isinstance(value, (list, tuple)) and all(
+        d is None or (isinstance(d, (int, np.integer)) and not isinstance(d, bool))
+        for d in value)
 
 
 def check_positive_int(value, argument: str, layer_name: str) -> int:
@@ -147,6 +160,7 @@ class Layer:
         self._call_losses: list = []
         self._build_input_shape = None
         self._output_shape = None
+        self._inbound_nodes: list[Node] = []
         self._initial_weights = kwargs.get("weights")
         self._batch_input_shape = _batch_shape_from_kwargs(kwargs)
         self._call_takes_training = "training" in inspect.signature(self.call).parameters
@@ -304,36 +318,115 @@ class Layer:
             self._initial_weights = None
 
     def __call__(self, inputs, training=None, **kwargs):
-        x = inputs if isinstance(inputs, Tensor) else Tensor(_as_float_array(inputs, self))
+        if isinstance(inputs, Tensor):  # the hot path: one array in a training step
+            x = inputs
+        elif is_symbolic(inputs):
+            return self._symbolic_call(inputs, training, kwargs)
+        elif _is_structure(inputs):  # a multi-input layer's list (or dict) of arrays
+            x = map_structure(lambda v: v if isinstance(v, Tensor)
+                              else Tensor(_as_float_array(v, self)), inputs)
+        else:
+            x = Tensor(_as_float_array(inputs, self))
         if not self.built:
-            self.build_from_shape(x.shape)
-        if self.input_spec is not None:
+            self.build_from_shape(_shapes(x))
+        single = isinstance(x, Tensor)
+        if self.input_spec is not None and single:
             self.input_spec.check(self.name, x.shape)
         if self._call_losses:
             self._call_losses = []
         out = self.call(x, training=training, **kwargs) if self._call_takes_training \
             else self.call(x, **kwargs)
-        if self._output_shape is None:
-            self._output_shape = (None,) + tuple(out.shape[1:])
-        if self.activity_regularizer is not None:  # Keras: the penalty per sample of the batch
-            self.add_loss(self.activity_regularizer(out) * (1.0 / max(1, out.shape[0])))
+        if isinstance(out, Tensor):
+            if self._output_shape is None:
+                self._output_shape = (None,) + tuple(out.shape[1:])
+            if self.activity_regularizer is not None:  # Keras: the penalty per sample
+                self.add_loss(self.activity_regularizer(out) * (1.0 / max(1, out.shape[0])))
         return out
+
+    def _symbolic_call(self, inputs, training, kwargs):
+        """Record a node: build for the inputs' shapes and infer the output shapes, without
+        computing on data."""
+        if not all(isinstance(leaf, KerasTensor) for leaf in flatten(inputs)):
+            raise TypeError(
+                f"Layer '{self.name}' was called on a mix of symbolic tensors (from "
+                f"keras.Input) and arrays. In a functional model every input of a layer must "
+                f"come from keras.Input or another layer; wrap constants in a layer.")
+        shapes = map_structure(lambda t: t.shape, inputs)
+        if not self.built:
+            self.build_from_shape(shapes)
+        if self.input_spec is not None and isinstance(inputs, KerasTensor):
+            self.input_spec.check(self.name, inputs.shape)
+        output_shape = self.compute_output_shape(shapes)
+        if output_shape is None:
+            output_shape = self._probe_output_shape(shapes)
+        dtype = self.dtype if self.dtype in ("float16", "float32", "float64") else None
+        outputs = _symbolic_outputs(standardize_shape(output_shape), dtype)
+        call_kwargs = dict(kwargs)
+        if training is not None:
+            call_kwargs["training"] = training
+        Node(self, inputs, call_kwargs, outputs)
+        if self._output_shape is None and isinstance(outputs, KerasTensor):
+            self._output_shape = outputs.shape
+        return outputs
 
     def compute_output_shape(self, input_shape) -> tuple:
         """Output shape for ``input_shape``; the default runs ``call`` on a zero batch."""
         input_shape = standardize_shape(input_shape)
         self.build_from_shape(input_shape)
-        return (input_shape[0],) + tuple(self._probe_call(input_shape).shape[1:])
+        return self._probe_output_shape(input_shape)
 
-    def _probe_call(self, input_shape) -> Tensor:
+    def _probe_output_shape(self, input_shape):
+        """Output shape(s) found by running ``call`` on zeros, with the batch axis kept from
+        ``input_shape`` (as Keras infers shapes with its backend's symbolic run)."""
+        first = input_shape
+        while not is_shape(first):
+            first = next(iter(first.values())) if isinstance(first, dict) else first[0]
+        batch = first[0]
+        out = self._probe_call(input_shape)
+        return map_structure(lambda t: (batch,) + tuple(t.shape[1:]), out)
+
+    def _probe_call(self, input_shape):
         """``call`` on a batch of zeros of ``input_shape`` (unknown sizes taken as 1)."""
-        probe = tuple(1 if d is None else d for d in input_shape)
+        def zeros(shape):
+            return Tensor(np.zeros(tuple(1 if d is None else d for d in shape), dtype=self.dtype))
+
+        probe = zeros(input_shape) if is_shape(input_shape) else _map_shapes(zeros, input_shape)
         with no_grad():
-            return self.call(Tensor(np.zeros(probe, dtype=self.dtype)))
+            return self.call(probe)
+
+    # ----- the graph: where this layer was called on symbolic tensors -----
+    @property
+    def output(self):
+        """The output tensor(s) of the layer's first call on symbolic tensors (Keras 3)."""
+        return self._node_attribute("outputs", "output")
+
+    @property
+    def input(self):
+        """The input tensor(s) of the layer's first call on symbolic tensors (Keras 3)."""
+        return self._node_attribute("call_args", "input")
+
+    def _node_attribute(self, attribute: str, what: str):
+        if not self._inbound_nodes:
+            raise AttributeError(
+                f"The layer '{self.name}' has never been called on symbolic tensors and thus "
+                f"has no defined {what}. Call it on `keras.Input(...)` (or put it in a built "
+                f"model) first.")
+        value = getattr(self._inbound_nodes[0], attribute)
+        if isinstance(value, (list, tuple)) and len(value) == 1:
+            return value[0]
+        return value
 
     @property
     def output_shape(self):
-        """The output shape recorded when a model built this layer (Keras 2's attribute)."""
+        """The output shape: the same for every call of the layer in a graph (Keras 2's
+        attribute); a layer called with different shapes has none ("multiple")."""
+        if self._inbound_nodes:
+            shapes = {_shape_key(node.outputs) for node in self._inbound_nodes}
+            if len(shapes) > 1:
+                raise AttributeError(
+                    f"The layer '{self.name}' has multiple inbound nodes with different output "
+                    f"shapes, so its output shape is ill-defined.")
+            return _node_shapes(self._inbound_nodes[0].outputs)
         if self._output_shape is None:
             raise AttributeError(
                 f"The layer '{self.name}' has never been called and thus has no defined output "
@@ -343,6 +436,8 @@ class Layer:
 
     @property
     def input_shape(self):
+        if self._inbound_nodes and not self._inbound_nodes[0].is_input:
+            return _node_shapes(self._inbound_nodes[0].call_args)
         if self._build_input_shape is not None:
             return self._build_input_shape
         if self._batch_input_shape is not None:
@@ -393,3 +488,36 @@ def _as_float_array(values, layer: Layer) -> np.ndarray:
             f"{array.shape}); it needs numbers. Convert the data to a numeric array first."
         )
     return array.astype(layer.dtype, copy=False)
+
+
+def _is_structure(inputs) -> bool:
+    """A list/tuple/dict of arrays or Tensors (several inputs), not nested numbers (data)."""
+    if isinstance(inputs, dict):
+        return True
+    return isinstance(inputs, (list, tuple)) and len(inputs) > 0 and all(
+        isinstance(item, (Tensor, np.ndarray, dict)) for item in inputs)
+
+
+def _shapes(x):
+    return x.shape if isinstance(x, Tensor) else map_structure(lambda t: t.shape, x)
+
+
+def _map_shapes(function, shapes):
+    """``function`` on each shape of a structure of shapes."""
+    if isinstance(shapes, dict):
+        return {key: _map_shapes(function, value) for key, value in shapes.items()}
+    if is_shape(shapes):
+        return function(shapes)
+    return [_map_shapes(function, item) for item in shapes]
+
+
+def _symbolic_outputs(output_shape, dtype):
+    return _map_shapes(lambda shape: KerasTensor(shape, dtype), output_shape)
+
+
+def _node_shapes(structure):
+    return map_structure(lambda t: t.shape, structure)
+
+
+def _shape_key(structure):
+    return tuple(t.shape for t in flatten(structure))

@@ -24,17 +24,27 @@ from numkeras import config
 from numkeras.layers.layer import Layer, standardize_shape
 from numkeras.models import summary as _summary
 from numkeras.models.training import Trainer
+from numkeras.models.training import _take as take_batch
 
 
 class Model(Trainer, Layer):
     """Base class of models (subclassing API). ``Sequential`` derives from it."""
 
+    def __new__(cls, *args, **kwargs):
+        # keras.Model(inputs, outputs) makes a functional model, as in Keras.
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            from numkeras.models.functional import Functional
+
+            return super().__new__(Functional)
+        return super().__new__(cls)
+
     def __init__(self, *args, **kwargs):
         if args or "inputs" in kwargs or "outputs" in kwargs:
             raise NotImplementedError(
-                "numkeras has no functional API yet (`Model(inputs, outputs)`). Use "
-                "`keras.Sequential([...])` or subclass `keras.Model` and write `call()`."
-            )
+                f"{type(self).__name__} is a subclass of keras.Model that passes "
+                f"`inputs`/`outputs` to `Model.__init__`; numkeras does not support that mix "
+                f"of subclassing and the functional API. Build the graph and return "
+                f"`keras.Model(inputs, outputs)` from a function, or write `call()`.")
         super().__init__(**kwargs)
         self.history = None
 
@@ -108,9 +118,16 @@ class Model(Trainer, Layer):
         return saving.model_to_json(self, **kwargs)
 
     def summary_rows(self) -> list[tuple[Layer, object]]:
-        """(layer, output shape) per row of the summary."""
-        return [(layer, layer._output_shape if layer._output_shape is not None else "multiple")
-                for layer in self.layers]
+        """(layer, output shape) per row of the summary: the shape every call of the layer
+        gives, ``multiple`` if they differ or it has no recorded shape."""
+        rows = []
+        for layer in self.layers:
+            try:
+                shape = layer.output_shape
+            except AttributeError:
+                shape = "multiple"
+            rows.append((layer, shape))
+        return rows
 
     # ----- gradients: inspect backprop on one batch (no training) -----
     def gradients(self, x, y, sample_weight=None, training: bool = False) -> list[np.ndarray]:
@@ -139,14 +156,14 @@ class Model(Trainer, Layer):
         """
         self._assert_compiled("gradients")
         x, y, sample_weight = self._prepare(x, y, sample_weight, "evaluate")
-        x = x.astype(config.floatx(), copy=False)
+        x = take_batch(x, slice(None), config.floatx())
         weights = self.trainable_weights
         saved = [w.grad for w in weights]
         try:
             for w in weights:
                 w.grad = None  # backward then writes fresh arrays, not into the buffer's views
             y_pred = self(x, training=training)
-            self.compute_loss(y, y_pred, sample_weight).backward()
+            self._loss_of(x, y, y_pred, sample_weight, training=training).backward()
             return [np.zeros_like(w.data) if w.grad is None else w.grad for w in weights]
         finally:
             for w, grad in zip(weights, saved):

@@ -1,4 +1,9 @@
-"""Sequential: a plain stack of layers, each feeding the next."""
+"""Sequential: a plain stack of layers, each feeding the next.
+
+As in Keras 3, a Sequential model whose input shape is known is a functional graph inside
+(``Input`` -> layer -> layer ...): the same code runs it, summarises it and saves it, and each
+layer gets ``layer.input``/``layer.output`` for feature extraction.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ import numpy as np
 from numkeras.backprop.variable import bump_structure_version
 from numkeras.layers import core
 from numkeras.layers.layer import Layer, dtype_policy, standardize_shape
+from numkeras.layers.node import forget_nodes
+from numkeras.models.functional import Functional
 from numkeras.models.model import Model
 from numkeras.utils import naming
 
@@ -36,6 +43,8 @@ class Sequential(Model):
     def __init__(self, layers=None, trainable=True, name=None, **kwargs):
         super().__init__(trainable=trainable, name=name, **kwargs)
         self._set_input_layer(None)
+        self._set_graph(None)
+        self._layer_names: set[str] = set()
         for layer in layers or []:
             self.add(layer, rebuild=False)
         self._rebuild()
@@ -58,7 +67,7 @@ class Sequential(Model):
                 f"Only instances of `keras.layers.Layer` can be added to a Sequential model. "
                 f"Received: {layer!r} (of type {type(layer).__name__})."
             )
-        if any(existing.name == layer.name for existing in self._layers):
+        if layer.name in self._layer_names:  # a set: adding N layers stays linear in N
             raise ValueError(
                 f"All layers added to a Sequential model should have unique names. Name "
                 f"'{layer.name}' is already the name of a layer in this model. Update the "
@@ -68,6 +77,7 @@ class Sequential(Model):
             self._set_input_layer(core.InputLayer(batch_shape=layer._batch_input_shape,
                                                   name=naming.unique_name("input_layer")))
         self._layers.append(layer)
+        self._layer_names.add(layer.name)
         bump_structure_version()
         if rebuild:
             self._rebuild()
@@ -77,8 +87,10 @@ class Sequential(Model):
         if not self._layers:
             raise EmptyModelError("There are no layers in the model.")
         layer = self._layers.pop()
+        self._layer_names.discard(layer.name)
         bump_structure_version()
         self.built = False
+        self._set_graph(None)
         self._buffer = None
         if rebuild:
             self._rebuild()
@@ -87,6 +99,14 @@ class Sequential(Model):
     def _set_input_layer(self, layer) -> None:
         # Not through Layer.__setattr__: the input layer is not one of `model.layers`.
         object.__setattr__(self, "_input_layer", layer)
+
+    def _set_graph(self, graph) -> None:
+        """Replace the functional graph that runs the model; the old graph's nodes leave its
+        layers (the graph is not a sublayer: its layers are already tracked)."""
+        old = self.__dict__.get("_functional")
+        if old is not None:
+            forget_nodes([node for node in old._graph.nodes if not node.is_input])
+        object.__setattr__(self, "_functional", graph)
 
     def _rebuild(self) -> None:
         if self._input_layer is not None and self._layers:
@@ -105,14 +125,18 @@ class Sequential(Model):
         if self._input_layer is None:
             self._set_input_layer(core.InputLayer(batch_shape=input_shape,
                                                   name=naming.unique_name("input_layer")))
-        shape = input_shape
+        elif self._input_layer.batch_shape != input_shape:
+            self._set_input_layer(core.InputLayer(batch_shape=input_shape,
+                                                  name=self._input_layer.name))
+        self._set_graph(None)
+        x = self._input_layer.output
         for layer in self._layers:
-            layer.build_from_shape(shape)
-            shape = standardize_shape(layer.compute_output_shape(shape))
-            layer._output_shape = shape
+            x = layer(x)
+        # Named like any functional model (Keras 3 spends a `functional_N` name here too).
+        self._set_graph(Functional(self._input_layer.output, x) if self._layers else None)
         self.built = True
         self._build_input_shape = input_shape
-        self._output_shape = shape
+        self._output_shape = x.shape
 
     def build_from_shape(self, input_shape) -> None:
         if not self.built:
@@ -142,6 +166,24 @@ class Sequential(Model):
     def inputs(self):
         return None if self._input_layer is None else [self._input_layer.output]
 
+    @property
+    def outputs(self):
+        return None if self._functional is None else self._functional.outputs
+
+    @property
+    def input(self):
+        if self._input_layer is None:
+            raise AttributeError(f"Sequential model '{self.name}' has no input yet: give it "
+                                 f"an Input or build it first.")
+        return self._input_layer.output
+
+    @property
+    def output(self):
+        if self._functional is None:
+            raise AttributeError(f"Sequential model '{self.name}' has not been built, so it "
+                                 f"has no output. Build it or call it on data first.")
+        return self._functional.output
+
     def check_input_shape(self, input_shape, method: str) -> None:
         """Raise if a data batch does not fit the model's declared input shape."""
         expected = self.input_shape
@@ -159,10 +201,9 @@ class Sequential(Model):
 
     # ----- computation -----
     def call(self, inputs, training=None):
-        x = inputs
-        for layer in self._layers:
-            x = layer(x, training=training)
-        return x
+        if self._functional is None:  # no layers: the identity, as Keras
+            return inputs
+        return self._functional.call(inputs, training=training)
 
     def __call__(self, inputs, training=None, **kwargs):
         if self.built:

@@ -62,11 +62,17 @@ def _print_classic(model, line_length, positions, print_fn, show_trainable, laye
     if not model.built:
         raise ValueError("This model has not yet been built. Build the model first by calling "
                          "`build()` or by calling the model on a batch of data.")
-    line_length = line_length or 65
-    positions = positions or [0.45, 0.85, 1.0]
+    connected = hasattr(model, "summary_connections") and not model.is_sequential_like()
+    if connected:  # a graph with branches or shared layers: tf.keras's 4-column table
+        line_length = line_length or 98
+        positions = positions or [0.33, 0.55, 0.67, 1.0]
+        header = ["Layer (type)", "Output Shape", "Param #", "Connected to"]
+    else:
+        line_length = line_length or 65
+        positions = positions or [0.45, 0.85, 1.0]
+        header = ["Layer (type)", "Output Shape", "Param #"]
     if positions[-1] <= 1:
         positions = [int(line_length * p) for p in positions]
-    header = ["Layer (type)", "Output Shape", "Param #"]
     if show_trainable:
         line_length += 11
         positions = list(positions) + [line_length]
@@ -89,9 +95,14 @@ def _print_classic(model, line_length, positions, print_fn, show_trainable, laye
     rows = _rows(model, layer_range)
     for i, (layer, shape) in enumerate(rows):
         fields = [f"{layer.name} ({type(layer).__name__})", shape, _layer_params(layer)]
+        connections = model.summary_connections(layer) if connected else []
+        if connected:
+            fields.append(connections[0] if connections else "")
         if show_trainable:
             fields.append("Y" if layer.trainable else "N")
         print_row(fields)
+        for connection in connections[1:]:  # one more line per further inbound tensor
+            print_row(["", "", "", connection] + ([""] if show_trainable else []))
         print_fn("=" * line_length if i == len(rows) - 1 else "_" * line_length)
     if not rows:
         print_fn("=" * line_length)
@@ -193,7 +204,7 @@ def keras3_summary(model, line_length=None, positions=None, show_trainable=False
     lines.append(_rule(widths, "┡", "━", "╇", "┩"))
     rows = _rows(model, layer_range) if model.layers else []
     for i, (layer, shape) in enumerate(rows):
-        built = layer.built and layer._output_shape is not None
+        built = layer.built and (layer._output_shape is not None or bool(layer._inbound_nodes))
         cells = [f"{layer.name} ({type(layer).__name__})", shape if built else "?",
                  f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"]
         if show_trainable:

@@ -17,6 +17,8 @@ from numkeras import callbacks as callbacks_module
 from numkeras import config, losses, metrics as metrics_module, optimizers
 from numkeras.backprop import ParameterBuffer, Tensor, no_grad, ops, structure_version
 from numkeras.backprop import blas, memory
+from numkeras.layers.node import flatten
+from numkeras.models.compile_utils import OutputHeads
 from numkeras.utils import data
 
 _DEFAULT_BATCH_SIZE = 32
@@ -58,14 +60,28 @@ class Trainer:
             raise TypeError(f"Invalid keyword argument(s) in `compile()`: {sorted(kwargs)}. "
                             f"Valid: optimizer, loss, loss_weights, metrics, weighted_metrics, "
                             f"run_eagerly, steps_per_execution, jit_compile.")
-        if loss_weights not in (None, 1, 1.0, [1], [1.0]):
-            raise ValueError("`loss_weights` applies to models with several outputs, which "
-                             "numkeras does not have yet; leave it None.")
         self.optimizer = optimizers.get(optimizer)
         self.loss = loss
-        self._loss_function = losses.resolve(loss) if loss is not None else None
-        self._metric_identifiers = _as_list(metrics, "metrics")
-        self._weighted_identifiers = _as_list(weighted_metrics, "weighted_metrics")
+        names = self._multi_output_names()
+        # Several outputs: per-output losses, weights and metrics (compile_utils); one output
+        # keeps the direct path below, which the lecture's training step runs.
+        self._heads = None if names is None else OutputHeads(
+            names, loss, loss_weights, metrics, weighted_metrics)
+        if names is None:
+            if isinstance(loss, (list, tuple)) and len(loss) == 1:
+                loss = loss[0]
+            if isinstance(loss, dict) or isinstance(loss, (list, tuple)):
+                raise ValueError(f"`loss` as a list or dict is for models with several "
+                                 f"outputs; model '{self.name}' has one. Pass one loss.")
+            if loss_weights not in (None, 1, 1.0, [1], [1.0]) and not isinstance(
+                    loss_weights, dict):
+                raise ValueError(f"`loss_weights` applies to models with several outputs; "
+                                 f"model '{self.name}' has one. Leave it None.")
+        self._loss_function = losses.resolve(loss) if loss is not None and names is None \
+            else None
+        self._metric_identifiers = [] if names else _as_list(metrics, "metrics")
+        self._weighted_identifiers = [] if names else _as_list(weighted_metrics,
+                                                               "weighted_metrics")
         for identifier in self._metric_identifiers + self._weighted_identifiers:
             metrics_module.get(identifier)  # unknown names fail here, not at the first fit
         self._compiled_metrics = None  # resolved on the first data, from its shapes
@@ -85,7 +101,19 @@ class Trainer:
         """The loss tracker followed by the compiled metrics (once resolved)."""
         if not self.compiled:
             return []
+        if self._heads is not None:
+            return [self._loss_tracker] + self._heads.all_metrics()
         return [self._loss_tracker] + list(self._compiled_metrics or [])
+
+    def _multi_output_names(self) -> list[str] | None:
+        """The output names of a model with several outputs; None for one output."""
+        outputs = getattr(self, "_outputs_structure", None)
+        if isinstance(outputs, (list, tuple, dict)) and len(flatten(outputs)) > 1:
+            return list(self.output_names)
+        return None
+
+    def _overrides_compute_loss(self) -> bool:
+        return type(self).compute_loss is not Trainer.compute_loss
 
     @property
     def metrics_names(self) -> list[str]:
@@ -95,7 +123,9 @@ class Trainer:
         if not self.compiled:
             raise RuntimeError(f"You must call `compile()` before using the model "
                                f"(`{method}()` was called on model '{self.name}').")
-        if self._loss_function is None and method != "predict":
+        has_loss = self._loss_function is not None or (
+            self._heads is not None and self._heads.has_loss) or self._overrides_compute_loss()
+        if not has_loss and method != "predict":
             raise ValueError(f"No loss to compute in `{method}()`. Provide a `loss` argument "
                              f"in `compile()`, e.g. loss='sparse_categorical_crossentropy'.")
 
@@ -116,7 +146,7 @@ class Trainer:
         buffer = self._parameter_buffer()
         buffer.zero_grad()
         y_pred = self(x, training=True)
-        loss = self.compute_loss(y, y_pred, sample_weight)
+        loss = self._loss_of(x, y, y_pred, sample_weight, training=True)
         loss.backward()
         self.optimizer.apply_buffer(buffer)
         return self._update_logs(y, y_pred, loss, sample_weight)
@@ -124,16 +154,35 @@ class Trainer:
     def test_step(self, x: np.ndarray, y: np.ndarray, sample_weight=None) -> dict:
         with no_grad():
             y_pred = self(x, training=False)
-            loss = self.compute_loss(y, y_pred, sample_weight)
+            loss = self._loss_of(x, y, y_pred, sample_weight, training=False)
         return self._update_logs(y, y_pred, loss, sample_weight)
 
     def predict_step(self, x: np.ndarray) -> np.ndarray:
         with no_grad():
-            return self(x, training=False).data
+            out = self(x, training=False)
+        return out.data if isinstance(out, Tensor) else [t.data for t in self._output_list(out)]
 
-    def compute_loss(self, y, y_pred: Tensor, sample_weight=None) -> Tensor:
-        """The compiled loss on a batch plus every regularization penalty of the model."""
-        total = self._loss_function(y, y_pred, sample_weight=sample_weight)
+    def _loss_of(self, x, y, y_pred, sample_weight, training: bool) -> Tensor:
+        """``compute_loss`` as Keras 3 calls it (keywords), so a model may override it."""
+        self._last_output_losses = None
+        if type(self).compute_loss is Trainer.compute_loss:
+            return self.compute_loss(x, y, y_pred, sample_weight, training)
+        kwargs = {"x": x, "y": y, "y_pred": y_pred, "sample_weight": sample_weight}
+        if _accepts_training(type(self).compute_loss):
+            kwargs["training"] = training
+        loss = self.compute_loss(**kwargs)
+        return loss if isinstance(loss, Tensor) else Tensor(np.asarray(loss, config.floatx()))
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The compiled loss on a batch plus every regularization penalty of the model.
+
+        Keras 3's hook: a subclass may override it with the same signature; ``fit`` and
+        ``evaluate`` then call the override (no compiled loss needed)."""
+        if self._heads is not None:
+            total, self._last_output_losses = self._heads.total_loss(
+                self._output_list(y), self._output_list(y_pred), sample_weight)
+        else:
+            total = self._loss_function(y, y_pred, sample_weight=sample_weight)
         _, regularized, layers = self._structure()
         for variable in regularized:
             total = ops.add(total, variable.regularizer(variable))
@@ -153,10 +202,23 @@ class Trainer:
                 layers))
         return self._structure_cache[1]
 
+    def _output_list(self, structure) -> list:
+        """A model's outputs (or targets) as a list in ``output_names`` order."""
+        if isinstance(structure, dict):
+            return [structure[name] for name in self.output_names]
+        if isinstance(structure, (list, tuple)):
+            return list(structure)
+        return [structure]
+
     def _update_logs(self, y, y_pred: Tensor, loss: Tensor, sample_weight) -> dict:
-        batch = len(y)
+        batch = _num_samples(y)
         self._loss_tracker.update_state(float(loss.data), sample_weight=batch)
         logs = {"loss": self._loss_tracker.result()}
+        if self._heads is not None:
+            parts = getattr(self, "_last_output_losses", None) or [None] * len(self._heads.names)
+            self._heads.update(logs, self._output_list(y), self._output_list(y_pred), parts,
+                               sample_weight, batch)
+            return logs
         # The Tensor itself, so a crossentropy metric uses the logits as the loss does.
         for metric in self._compiled_metrics:
             metric.update_state(y, y_pred,
@@ -180,18 +242,61 @@ class Trainer:
 
     # ----- data checks -----
     def _prepare(self, x, y, sample_weight, method: str):
-        x = data.check_array(x, "x")
-        y = data.check_array(y, "y", allow_none=method == "predict")
+        x = self._check_inputs(x, finite=True)
+        y = self._check_targets(y, allow_none=method == "predict")
         sample_weight = data.check_array(sample_weight, "sample_weight", allow_none=True)
-        data.check_lengths(x=x, y=y, sample_weight=sample_weight)
-        self._build_for(x.shape, method)
-        if y is not None:
-            output_shape = self.output_shape_for(x.shape)
+        arrays = {"x": x} if not isinstance(x, list) else {
+            f"x[{name!r}]": a for name, a in zip(self.input_names, x)}
+        arrays.update({"y": y} if not isinstance(y, list) else {
+            f"y[{name!r}]": a for name, a in zip(self.output_names, y)})
+        data.check_lengths(**arrays, sample_weight=sample_weight)
+        self._build_for(_shape_of(x), method)
+        if y is not None and self._heads is not None:
+            self._heads.resolve(y, self._output_list(self.output_shape_for(_shape_of(x))))
+        elif y is not None:
+            output_shape = self.output_shape_for(_shape_of(x))
             check = getattr(self._loss_function, "check_targets", None)
             if check is not None:
                 check(y, output_shape)
             self._resolve_metrics(y, output_shape)
         return x, y, sample_weight
+
+    def _check_inputs(self, x, finite: bool = True):
+        """``x`` as one checked array, or a list of them (one per input) for a model with
+        several inputs (given as a list, or a dict keyed by input names)."""
+        flatten_inputs = getattr(self, "flatten_inputs", None)
+        if flatten_inputs is None or (not isinstance(x, (list, tuple, dict))
+                                      and len(self.inputs) == 1):
+            return data.check_array(x, "x", finite=finite)
+        arrays = flatten_inputs(x)
+        checked = [data.check_array(a, f"x[{name!r}]", finite=finite)
+                   for name, a in zip(self.input_names, arrays)]
+        return checked[0] if len(checked) == 1 else checked
+
+    def _check_targets(self, y, allow_none: bool):
+        names = self._multi_output_names()
+        if names is None or y is None:
+            if isinstance(y, (list, tuple)) and len(y) == 1 and hasattr(y[0], "shape"):
+                y = y[0]
+            elif isinstance(y, dict) and len(y) == 1:
+                y = next(iter(y.values()))
+            return data.check_array(y, "y", allow_none=allow_none)
+        if isinstance(y, dict):
+            unknown = sorted(set(y) - set(names))
+            missing = [name for name in names if name not in y]
+            if unknown or missing:
+                raise ValueError(
+                    f"Model '{self.name}' has outputs {names}; the targets dict `y` has keys "
+                    f"{sorted(y)}" + (f" (unknown: {unknown})" if unknown else "")
+                    + (f" (missing: {missing})" if missing else "") + ".")
+            y = [y[name] for name in names]
+        elif not isinstance(y, (list, tuple)) or len(y) != len(names):
+            count = len(y) if isinstance(y, (list, tuple)) else 1
+            raise ValueError(
+                f"Model '{self.name}' has {len(names)} outputs {names}, but `y` has {count} "
+                f"target array(s). Pass one array per output, in this order, or a dict keyed "
+                f"by these names.")
+        return [data.check_array(a, f"y[{name!r}]") for name, a in zip(names, y)]
 
     def _build_for(self, input_shape, method: str) -> None:
         if not self.built:
@@ -213,16 +318,18 @@ class Trainer:
         batch_size = _check_batch_size(batch_size)
         _check_positive("epochs", epochs, allow_zero=True)
         if validation_data is None and validation_split:
-            arrays = (np.asarray(x), np.asarray(y), None if sample_weight is None
-                      else np.asarray(sample_weight))
-            (x, y, sample_weight), validation = data.split_validation(arrays, validation_split)
-            validation_data = validation
+            x, y, sample_weight = self._prepare(x, y, sample_weight, "fit")
+            (x, y, sample_weight), validation_data = _split_structures(
+                (x, y, sample_weight), validation_split)
         elif validation_split:
-            data.split_validation((np.asarray(x),), validation_split)  # validates the value only
+            data.split_validation((np.zeros(2),), validation_split)  # validates the value only
         x, y, sample_weight = self._prepare(x, y, sample_weight, "fit")
         validation_data = self._prepare_validation(validation_data)
-        class_weights = _class_weight_table(class_weight, self.output_shape_for(x.shape))
-        n = len(x)
+        if class_weight is not None and self._heads is not None:
+            raise ValueError("`class_weight` is not supported for models with several "
+                             "outputs; pass `sample_weight` instead.")
+        class_weights = _class_weight_table(class_weight, self.output_shape_for(_shape_of(x)))
+        n = _num_samples(x)
         steps = -(-n // batch_size) if steps_per_epoch is None else \
             _check_positive("steps_per_epoch", steps_per_epoch)
         validates = _validation_epochs(validation_freq)
@@ -255,9 +362,9 @@ class Trainer:
                     break
                 if callback_list.wants("on_train_batch_begin"):
                     callback_list.call("on_train_batch_begin", step, None)
-                y_batch = y[index]
+                y_batch = _take(y, index)
                 weights = _batch_weights(sample_weight, index, class_weights, y_batch)
-                logs = self.train_step(data.take(x, index, dtype), y_batch, weights)
+                logs = self.train_step(_take(x, index, dtype), y_batch, weights)
                 params["steps_done"] = step + 1
                 if callback_list.wants("on_train_batch_end"):
                     callback_list.call("on_train_batch_end", step, logs)
@@ -294,8 +401,8 @@ class Trainer:
         batch_size = _check_batch_size(batch_size)
         x, y, sample_weight = self._prepare(x, y, sample_weight, "evaluate")
         verbose = _resolve_verbose(verbose)
-        n_steps = -(-len(x) // batch_size)
-        extra = [callbacks_module.ProgbarLogger(verbose, mode="test")] if verbose == 1 else []
+        n_steps = -(-_num_samples(x) // batch_size)
+        extra = [callbacks_module.ProgbarLogger(verbose, mode="test")] if verbose else []
         callback_list = callbacks_module.CallbackList(
             list(callbacks or []) + extra, model=self,
             params={"verbose": verbose, "epochs": 1, "steps": n_steps})
@@ -311,9 +418,9 @@ class Trainer:
         callback_list.call("on_test_begin", None)
         logs = {}
         dtype = config.floatx()
-        for step, index in enumerate(data.batch_slices(len(x), batch_size)):
+        for step, index in enumerate(data.batch_slices(_num_samples(x), batch_size)):
             callback_list.call("on_test_batch_begin", step, None)
-            logs = self.test_step(data.take(x, index, dtype), y[index],
+            logs = self.test_step(_take(x, index, dtype), _take(y, index),
                                   data.take(sample_weight, index))
             callback_list.call("on_test_batch_end", step, logs)
         callback_list.call("on_test_end", logs)
@@ -326,31 +433,47 @@ class Trainer:
         batch_size = _check_batch_size(batch_size)
         # No scan of all of x for NaN here (a pass as long as the products): the outputs are
         # checked instead, and only if they are not finite is x searched for the culprit.
-        x = data.check_array(x, "x", finite=False)
-        self._build_for(x.shape, "predict")
+        x = self._check_inputs(x, finite=False)
+        self._build_for(_shape_of(x), "predict")
         verbose = _resolve_verbose(verbose)
-        n_steps = -(-len(x) // batch_size)
-        extra = [callbacks_module.ProgbarLogger(verbose)] if verbose == 1 else []
+        n = _num_samples(x)
+        n_steps = -(-n // batch_size)
+        extra = [callbacks_module.ProgbarLogger(verbose, mode="predict")] if verbose else []
         callback_list = callbacks_module.CallbackList(
             list(callbacks or []) + extra, model=self,
             params={"verbose": verbose, "epochs": 1, "steps": n_steps})
         callback_list.call("on_predict_begin", None)
-        output = None
+        outputs = None
         dtype = config.floatx()
-        for step, index in enumerate(data.batch_slices(len(x), batch_size)):
+        for step, index in enumerate(data.batch_slices(n, batch_size)):
             callback_list.call("on_predict_batch_begin", step, None)
-            batch = self.predict_step(data.take(x, index, dtype))
-            if output is None:  # one allocation for all batches
-                output = np.empty((len(x),) + batch.shape[1:], dtype=batch.dtype)
-            output[index] = batch
+            batch = self.predict_step(_take(x, index, dtype))
+            parts = batch if isinstance(batch, list) else [batch]
+            if outputs is None:  # one allocation for all batches
+                outputs = [np.empty((n,) + part.shape[1:], dtype=part.dtype) for part in parts]
+            for output, part in zip(outputs, parts):
+                output[index] = part
             callback_list.call("on_predict_batch_end", step, None)
         callback_list.call("on_predict_end", None)
-        if output is None:  # no samples: an empty array of the output's shape, as Keras
-            shape = self.output_shape_for(x.shape)
-            return np.empty((0,) + tuple(shape[1:]), dtype=config.floatx())
-        if output.dtype.kind == "f" and not np.isfinite(output).all():
-            data.check_finite(x, "x")
-        return output
+        if outputs is None:  # no samples: empty arrays of the outputs' shapes, as Keras
+            shapes = self.output_shape_for(_shape_of(x))
+            outputs = [np.empty((0,) + tuple(shape[1:]), dtype=config.floatx())
+                       for shape in self._output_list(shapes)] if not _is_one_shape(shapes) \
+                else [np.empty((0,) + tuple(shapes[1:]), dtype=config.floatx())]
+        for output in outputs:
+            if output.dtype.kind == "f" and not np.isfinite(output).all():
+                for i, array in enumerate(x if isinstance(x, list) else [x]):
+                    data.check_finite(array, "x" if not isinstance(x, list) else f"x[{i}]")
+        return self._pack_outputs(outputs)
+
+    def _pack_outputs(self, outputs: list):
+        """Arrays per output in the structure of the model's outputs (one, list or dict)."""
+        structure = getattr(self, "_outputs_structure", None)
+        if isinstance(structure, dict):
+            return dict(zip(self.output_names, outputs))
+        if isinstance(structure, (list, tuple)):
+            return list(outputs)
+        return outputs[0]
 
     # ----- single batches -----
     @_engine_settings
@@ -360,10 +483,10 @@ class Trainer:
         self._assert_compiled("train_on_batch")
         x, y, sample_weight = self._prepare(x, y, sample_weight, "fit")
         self._reset_metrics()
-        class_weights = _class_weight_table(class_weight, self.output_shape_for(x.shape))
+        class_weights = _class_weight_table(class_weight, self.output_shape_for(_shape_of(x)))
         index = slice(None)
         weights = _batch_weights(sample_weight, index, class_weights, y)
-        logs = self.train_step(x.astype(config.floatx(), copy=False), y, weights)
+        logs = self.train_step(_take(x, index, config.floatx()), y, weights)
         return _format_logs(logs, return_dict)
 
     @_engine_settings
@@ -372,18 +495,70 @@ class Trainer:
         self._assert_compiled("test_on_batch")
         x, y, sample_weight = self._prepare(x, y, sample_weight, "evaluate")
         self._reset_metrics()
-        logs = self.test_step(x.astype(config.floatx(), copy=False), y, sample_weight)
+        logs = self.test_step(_take(x, slice(None), config.floatx()), y, sample_weight)
         return _format_logs(logs, return_dict)
 
     @_engine_settings
     def predict_on_batch(self, x) -> np.ndarray:
         """Model outputs for exactly this batch, as a NumPy array."""
-        x = data.check_array(x, "x", finite=False)
-        self._build_for(x.shape, "predict")
-        output = self.predict_step(x.astype(config.floatx(), copy=False))
-        if not np.isfinite(output).all():
-            data.check_finite(x, "x")
-        return output
+        x = self._check_inputs(x, finite=False)
+        self._build_for(_shape_of(x), "predict")
+        output = self.predict_step(_take(x, slice(None), config.floatx()))
+        for part in output if isinstance(output, list) else [output]:
+            if not np.isfinite(part).all():
+                for array in x if isinstance(x, list) else [x]:
+                    data.check_finite(array, "x")
+        return self._pack_outputs(output) if isinstance(output, list) else output
+
+
+def _num_samples(structure) -> int:
+    return len(structure[0]) if isinstance(structure, list) else len(structure)
+
+
+def _shape_of(structure):
+    return [a.shape for a in structure] if isinstance(structure, list) else structure.shape
+
+
+def _is_one_shape(shape) -> bool:
+    return isinstance(shape, tuple) and all(d is None or isinstance(d, int) for d in shape)
+
+
+def _take(structure, index, dtype=None):
+    """One batch of an array or of each array of a list (several inputs or outputs)."""
+    if isinstance(structure, list):
+        return [data.take(array, index, dtype) for array in structure]
+    return data.take(structure, index, dtype)
+
+
+def _split_structures(arrays: tuple, validation_split: float):
+    """Keras's validation split of (x, y, sample_weight), each one array or a list."""
+    flat, layout = [], []
+    for item in arrays:
+        items = item if isinstance(item, list) else [item]
+        layout.append((isinstance(item, list), len(items)))
+        flat += items
+    present = [a for a in flat if a is not None]
+    train, validation = data.split_validation(tuple(present), validation_split)
+
+    def rebuild(parts):
+        parts, out = iter(parts), []
+        values = [None if a is None else next(parts) for a in flat]
+        position = 0
+        for is_list, count in layout:
+            chunk = values[position:position + count]
+            out.append(chunk if is_list else chunk[0])
+            position += count
+        return tuple(out)
+
+    return rebuild(train), rebuild(validation)
+
+
+def _accepts_training(method) -> bool:
+    import inspect
+
+    parameters = inspect.signature(method).parameters
+    return "training" in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
 
 
 def _format_logs(logs: dict, return_dict: bool):

@@ -112,7 +112,7 @@ def check_gradients(model, x, y, sample_weight=None, *, entries: int = 8, eps: f
         analytic = model.gradients(x64, y, sample_weight)
 
         def loss() -> float:
-            return float(model.compute_loss(y, model(x64, training=False), sample_weight))
+            return float(model.compute_loss(x64, y, model(x64, training=False), sample_weight))
 
         errors, largest = {}, {}
         loss_scale = max(1.0, abs(loss()))

@@ -1,0 +1,411 @@
+"""The functional API: a model that is a graph of layers, from ``keras.Input`` to outputs.
+
+>>> import numpy as np
+>>> import numkeras as keras
+>>> inputs = keras.Input(shape=(4,), name="features")
+>>> hidden = keras.layers.Dense(8, activation="relu", name="hidden")(inputs)
+>>> outputs = keras.layers.Dense(2, name="scores")(hidden)
+>>> model = keras.Model(inputs, outputs, name="tiny")
+>>> [layer.name for layer in model.layers]
+['features', 'hidden', 'scores']
+>>> model(np.ones((3, 4))).shape
+(3, 2)
+
+The graph is mapped once, without recursion (a 10,000-layer chain is fine), into a plan: one
+step per node, reading and writing numbered slots. Running the model walks that plan. A
+``Sequential`` model with a known input shape runs on the same plan.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from numkeras.backprop import Tensor
+from numkeras.layers.core import InputLayer
+from numkeras.layers.layer import Layer, standardize_shape
+from numkeras.layers.node import KerasTensor, Node, flatten, map_structure, pack_like
+from numkeras.models.model import Model
+from numkeras.utils import naming
+
+
+class GraphMap:
+    """The nodes and layers between ``inputs`` and ``outputs`` (flat lists of KerasTensors),
+    ordered as Keras orders them: ``layers`` by decreasing depth (inputs first), ties in the
+    order a depth-first walk from the outputs meets them."""
+
+    def __init__(self, inputs: list, outputs: list, model_name: str):
+        self.inputs, self.outputs, self.model_name = inputs, outputs, model_name
+        nodes, layer_indices = _walk_from_outputs(outputs, model_name)
+        self.nodes = nodes                      # post-order: every node after its parents
+        self.node_depths, self.layer_depths = _depths(nodes)
+        self._add_unused_inputs(layer_indices)
+        self.layers = _ordered_by_depth(self.layer_depths, layer_indices)
+        self.nodes_by_depth: dict[int, list[Node]] = {}
+        for node, depth in self.node_depths.items():
+            self.nodes_by_depth.setdefault(depth, []).append(node)
+        self._check_computable()
+        self._check_unique_names()
+
+    def _add_unused_inputs(self, layer_indices: dict) -> None:
+        used = {id(layer) for layer in self.layer_depths}
+        for tensor in self.inputs:
+            layer = tensor._keras_history[0]
+            if id(layer) not in used:
+                raise ValueError(
+                    f"Input '{layer.name}' of model '{self.model_name}' is not connected to "
+                    f"any output: no output depends on it. Remove it from `inputs`, or use it "
+                    f"in the graph.")
+
+    def _check_computable(self) -> None:
+        computable = {id(t) for t in self.inputs}
+        done = []
+        for node in self.nodes:
+            if node.is_input:
+                if id(node.output_tensors[0]) not in computable:
+                    tensor = node.output_tensors[0]
+                    raise ValueError(
+                        f"Graph disconnected in model '{self.model_name}': output(s) depend on "
+                        f"input '{node.layer.name}' (shape {tensor.shape}), which is not in the "
+                        f"model's `inputs` {[t._keras_history[0].name for t in self.inputs]}. "
+                        f"Pass it in `inputs=`. Layers reached without issue: {done}.")
+                continue
+            computable.update(id(t) for t in node.output_tensors)
+            done.append(node.layer.name)
+
+    def _check_unique_names(self) -> None:
+        seen = set()
+        for layer in self.layers:
+            if layer.name in seen:
+                count = sum(other.name == layer.name for other in self.layers)
+                raise ValueError(
+                    f'The name "{layer.name}" is used {count} times in the model '
+                    f"'{self.model_name}'. All layer names should be unique: pass distinct "
+                    f"`name=` arguments.")
+            seen.add(layer.name)
+
+
+def _walk_from_outputs(outputs: list, model_name: str):
+    """Depth-first from each output, inputs of a node in order: the nodes in post-order and
+    each layer's position in the walk (Keras's ``_build_map``, without recursion)."""
+    finished, in_progress = set(), set()
+    nodes, layer_indices = [], {}
+    for output in outputs:
+        stack = [(output.node, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                in_progress.discard(id(node))
+                finished.add(id(node))
+                nodes.append(node)
+                continue
+            if id(node) in finished:
+                continue
+            if id(node) in in_progress:
+                raise ValueError(f"Model '{model_name}': the graph has a cycle at layer "
+                                 f"'{node.layer.name}'.")
+            layer_indices.setdefault(node.layer, len(layer_indices))
+            in_progress.add(id(node))
+            stack.append((node, True))
+            for parent in reversed(node.parent_nodes):
+                if id(parent) not in finished:
+                    stack.append((parent, False))
+    return nodes, layer_indices
+
+
+def _depths(nodes: list) -> tuple[dict, dict]:
+    """Keras's depths: an output node is 0, a node is 1 + the deepest node it feeds; a shared
+    layer takes the largest depth of its nodes."""
+    node_depths, layer_depths = {}, {}
+    for node in reversed(nodes):
+        depth = max(node_depths.setdefault(node, 0), layer_depths.get(node.layer, 0))
+        layer_depths[node.layer] = depth
+        node_depths[node] = depth
+        for parent in node.parent_nodes:
+            node_depths[parent] = max(depth + 1, node_depths.get(parent, 0))
+    return node_depths, layer_depths
+
+
+def _ordered_by_depth(layer_depths: dict, layer_indices: dict) -> list:
+    return sorted(layer_depths, key=lambda layer: (-layer_depths[layer], layer_indices[layer]))
+
+
+class Functional(Model):
+    """A model defined by its inputs and outputs (``keras.Model(inputs, outputs)``).
+
+    Args:
+        inputs: a ``keras.Input`` tensor, or a list or dict of them.
+        outputs: the tensor(s) computed from them: one, a list or a dict.
+        name: model name (default ``functional``, ``functional_1`` ...).
+    """
+
+    def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
+        super().__init__(name=name or naming.unique_name("functional"), trainable=trainable,
+                         **kwargs)
+        self._init_graph(inputs, outputs)
+
+    def _init_graph(self, inputs, outputs) -> None:
+        _check_symbolic(inputs, "inputs", self.name)
+        _check_symbolic(outputs, "outputs", self.name)
+        for tensor in flatten(inputs):
+            if not isinstance(tensor._keras_history[0], InputLayer):
+                raise ValueError(
+                    f"Model '{self.name}': every entry of `inputs` must come straight from "
+                    f"keras.Input(...); {tensor.name} was made by layer "
+                    f"'{tensor._keras_history[0].name}'.")
+        if isinstance(inputs, (list, tuple)) and len(inputs) == 1 \
+                and not isinstance(inputs[0], (list, tuple, dict)):
+            inputs = inputs[0] if isinstance(inputs, tuple) else inputs
+        object.__setattr__(self, "_inputs_structure", inputs)
+        object.__setattr__(self, "_outputs_structure", outputs)
+        graph = GraphMap(flatten(inputs), flatten(outputs), self.name)
+        object.__setattr__(self, "_graph", graph)
+        self._layers = list(graph.layers)
+        self._plan = _execution_plan(graph)
+        self.built = True
+        shapes = [t.shape for t in graph.inputs]
+        self._build_input_shape = shapes[0] if len(shapes) == 1 else shapes
+
+    # ----- the graph's ends -----
+    @property
+    def inputs(self) -> list[KerasTensor]:
+        return list(self._graph.inputs)
+
+    @property
+    def outputs(self) -> list[KerasTensor]:
+        return list(self._graph.outputs)
+
+    @property
+    def input_names(self) -> list[str]:
+        if isinstance(self._inputs_structure, dict):
+            return list(self._inputs_structure)
+        return [t._keras_history[0].name for t in self._graph.inputs]
+
+    @property
+    def output_names(self) -> list[str]:
+        if isinstance(self._outputs_structure, dict):
+            return list(self._outputs_structure)
+        return [t._keras_history[0].name for t in self._graph.outputs]
+
+    @property
+    def input_shape(self):
+        return _one_or_list([t.shape for t in self._graph.inputs])
+
+    @property
+    def output_shape(self):
+        return _one_or_list([t.shape for t in self._graph.outputs])
+
+    @property
+    def input(self):
+        return self._inputs_structure
+
+    @property
+    def output(self):
+        return self._outputs_structure
+
+    # ----- running the graph -----
+    def call(self, inputs, training=None):
+        values = [None] * self._plan.slots
+        for slot, value in zip(self._plan.input_slots, self.flatten_inputs(inputs)):
+            values[slot] = value
+        for layer, node, input_slots, output_slots, kwargs in self._plan.steps:
+            if len(input_slots) == 1 and not isinstance(node.call_args, (list, tuple, dict)):
+                args = values[input_slots[0]]
+            else:
+                args = pack_like(node.call_args, [values[s] for s in input_slots])
+            if "training" in kwargs:
+                out = layer(args, **kwargs)
+            else:
+                out = layer(args, training=training, **kwargs)
+            if len(output_slots) == 1:
+                values[output_slots[0]] = out if isinstance(out, Tensor) else flatten(out)[0]
+            else:
+                for slot, value in zip(output_slots, flatten(out)):
+                    values[slot] = value
+        return pack_like(self._outputs_structure, [values[s] for s in self._plan.output_slots])
+
+    def flatten_inputs(self, inputs) -> list:
+        """The model's inputs as a list in ``self.inputs`` order, from one array, a list or a
+        dict keyed by input names; a clear error for a wrong count or unknown keys."""
+        names = self.input_names
+        if isinstance(inputs, dict):
+            unknown = sorted(set(inputs) - set(names))
+            missing = [name for name in names if name not in inputs]
+            if unknown or missing:
+                raise ValueError(
+                    f"Model '{self.name}' expects inputs named {names}; the dict passed has "
+                    f"keys {sorted(inputs)}"
+                    + (f" (unknown: {unknown})" if unknown else "")
+                    + (f" (missing: {missing})" if missing else "") + ".")
+            return [inputs[name] for name in names]
+        if isinstance(inputs, (list, tuple)) and _is_array_list(inputs):
+            if len(inputs) != len(names):
+                raise ValueError(
+                    f"Model '{self.name}' expects {len(names)} input(s) {names}, but it "
+                    f"received {len(inputs)} input arrays. Pass one array per input, in this "
+                    f"order, or a dict keyed by these names.")
+            return list(inputs)
+        if len(names) != 1:
+            raise ValueError(
+                f"Model '{self.name}' expects {len(names)} inputs {names}, but it received a "
+                f"single array. Pass a list of {len(names)} arrays or a dict keyed by these "
+                f"names.")
+        return [inputs]
+
+    def compute_output_shape(self, input_shape):
+        shapes = {}
+        given = input_shape if not _is_shape_tuple(input_shape) else [input_shape]
+        if isinstance(input_shape, dict):
+            given = [input_shape[name] for name in self.input_names]
+        for tensor, shape in zip(self._graph.inputs, given):
+            shapes[id(tensor)] = standardize_shape(shape)
+        for node in self._graph.nodes:
+            if node.is_input:
+                continue
+            args = pack_like(node.call_args, [shapes[id(t)] for t in node.input_tensors])
+            out = node.layer.compute_output_shape(args)
+            if out is None:
+                out = node.layer._probe_output_shape(args)
+            leaves = [out] if _is_shape_tuple(out) else flatten_shapes(out)
+            for tensor, shape in zip(node.output_tensors, leaves):
+                shapes[id(tensor)] = standardize_shape(shape)
+        result = [shapes[id(t)] for t in self._graph.outputs]
+        if isinstance(self._outputs_structure, KerasTensor):
+            return result[0]
+        return pack_like(self._outputs_structure, result)
+
+    def build(self, input_shape=None) -> None:
+        """A functional model is built when it is made."""
+
+    def build_from_shape(self, input_shape) -> None:
+        """Built at construction."""
+
+    def output_shape_for(self, input_shape):
+        return self.output_shape
+
+    def check_input_shape(self, input_shape, method: str) -> None:
+        """Raise if data shapes (one per input) do not fit the model's inputs."""
+        shapes = input_shape if not _is_shape_tuple(input_shape) else [input_shape]
+        for tensor, received in zip(self._graph.inputs, shapes):
+            expected = tensor.shape
+            received = tuple(received)
+            if len(expected) != len(received) or any(
+                    e is not None and e != r for e, r in zip(expected[1:], received[1:])):
+                raise ValueError(
+                    f"Input '{tensor._keras_history[0].name}' of model '{self.name}' is "
+                    f"incompatible: expected shape={expected}, found shape="
+                    f"{(None,) + received[1:]} in `{method}()`. Each sample must have shape "
+                    f"{expected[1:]}.")
+
+    # ----- summary -----
+    def summary_rows(self) -> list:
+        return [(layer, summary_shape(layer)) for layer in self.layers]
+
+    def summary_connections(self, layer) -> list[str]:
+        """``name[node][tensor]`` for each input of each of the layer's nodes in this model."""
+        relevant = self._graph.node_depths
+        out = []
+        for node in layer._inbound_nodes:
+            if node in relevant:
+                out += [f"{inbound.name}[{node_index}][{tensor_index}]"
+                        for inbound, node_index, tensor_index in node.iterate_inbound()]
+        return out
+
+    def is_sequential_like(self) -> bool:
+        """tf.keras's test for the 3-column summary: one node per depth, one input per node,
+        no layer with two nodes in the model."""
+        nodes = []
+        for depth_nodes in self._graph.nodes_by_depth.values():
+            if len(depth_nodes) > 1 or (len(depth_nodes) == 1
+                                        and len(depth_nodes[0].input_tensors) > 1):
+                return False
+            nodes += depth_nodes
+        node_ids = {id(node) for node in nodes}
+        return all(sum(id(node) in node_ids for node in layer._inbound_nodes) <= 1
+                   for layer in self.layers)
+
+    # ----- config -----
+    def get_config(self) -> dict:
+        from numkeras.models.graph_config import functional_config
+
+        return functional_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None):
+        from numkeras.models.graph_config import functional_from_config
+
+        return functional_from_config(cls, config, custom_objects)
+
+
+class _Plan:
+    """Numbered slots for the graph's tensors and one step per node."""
+
+    def __init__(self, slots, input_slots, output_slots, steps):
+        self.slots, self.input_slots, self.output_slots, self.steps = \
+            slots, input_slots, output_slots, steps
+
+
+def _execution_plan(graph: GraphMap) -> _Plan:
+    slot_of: dict[int, int] = {}
+
+    def slot(tensor) -> int:
+        return slot_of.setdefault(id(tensor), len(slot_of))
+
+    input_slots = [slot(t) for t in graph.inputs]
+    steps = []
+    for node in graph.nodes:
+        if node.is_input:
+            continue
+        steps.append((node.layer, node, [slot(t) for t in node.input_tensors],
+                      [slot(t) for t in node.output_tensors], node.call_kwargs))
+    return _Plan(len(slot_of), input_slots, [slot(t) for t in graph.outputs], steps)
+
+
+def summary_shape(layer):
+    """What tf.keras's summary prints for a layer's output shape: the shape, a list for an
+    InputLayer, ``multiple`` when its calls disagree."""
+    try:
+        shape = layer.output_shape
+    except AttributeError:
+        return "multiple"
+    if isinstance(layer, InputLayer):
+        return [shape]
+    return shape
+
+
+def flatten_shapes(structure) -> list:
+    if _is_shape_tuple(structure):
+        return [structure]
+    if isinstance(structure, dict):
+        return [s for key in sorted(structure) for s in flatten_shapes(structure[key])]
+    return [s for item in structure for s in flatten_shapes(item)]
+
+
+def _is_shape_tuple(value) -> bool:
+    from numkeras.layers.layer import is_shape
+
+    return is_shape(value)
+
+
+def _is_array_list(inputs) -> bool:
+    return all(isinstance(item, (np.ndarray, Tensor, KerasTensor)) or hasattr(item, "shape")
+               for item in inputs)
+
+
+def _one_or_list(shapes: list):
+    return shapes[0] if len(shapes) == 1 else shapes
+
+
+def _check_symbolic(structure, argument: str, model_name: str) -> None:
+    leaves = flatten(structure)
+    if not leaves:
+        raise ValueError(f"Model '{model_name}': `{argument}` is empty.")
+    for leaf in leaves:
+        if not isinstance(leaf, KerasTensor) or leaf._keras_history is None:
+            raise ValueError(
+                f"Model '{model_name}': every entry of `{argument}` must be a symbolic tensor "
+                f"from keras.Input(...) or a layer called on one; received {leaf!r} "
+                f"({type(leaf).__name__}).")
+
+
+def is_functional(model: Layer) -> bool:
+    return isinstance(model, Functional)

@@ -1,0 +1,183 @@
+"""Functional models to Keras 3 config dicts and back (tf.keras 2 configs are read too).
+
+A layer's entry carries its ``inbound_nodes``: for each call, the input tensors named by
+``[layer name, node index, tensor index]``. Node indices count only the calls that belong to
+this model; a nested functional model's indices start at 1 (its node 0 is, in Keras, the node
+linking its own inputs to its outputs).
+"""
+
+from __future__ import annotations
+
+from numkeras.layers.layer import Layer
+from numkeras.layers.node import KerasTensor, flatten, map_structure
+
+_KERAS_TENSOR = "__keras_tensor__"
+
+
+def _first_node_index(layer) -> int:
+    from numkeras.models.functional import Functional
+
+    return 1 if isinstance(layer, Functional) else 0
+
+
+def _node_indices(model) -> dict:
+    """(id of layer, original node index) -> node index in this model's config."""
+    relevant = model._graph.node_depths
+    mapping = {}
+    for layer in model.layers:
+        kept = _first_node_index(layer)
+        for index, node in enumerate(layer._inbound_nodes):
+            if node in relevant:
+                mapping[(id(layer), index)] = kept
+                kept += 1
+    return mapping
+
+
+def functional_config(model, serialize_layer=None) -> dict:
+    """Keras 3's config of a functional model (``layers``, ``input_layers``, ...)."""
+    if serialize_layer is None:
+        from numkeras.layers import serialize as serialize_layer
+    mapping = _node_indices(model)
+    relevant = model._graph.node_depths
+
+    def history(tensor) -> list:
+        layer, node_index, tensor_index = tensor._keras_history
+        return [layer.name, mapping[(id(layer), node_index)], tensor_index]
+
+    def tensor_entry(tensor) -> dict:
+        return {"class_name": _KERAS_TENSOR,
+                "config": {"shape": list(tensor.shape), "dtype": tensor.dtype,
+                           "keras_history": history(tensor)}}
+
+    layers = []
+    for layer in model.layers:
+        entry = dict(serialize_layer(layer))
+        entry["name"] = layer.name
+        entry["inbound_nodes"] = [
+            {"args": [map_structure(tensor_entry, node.call_args)],
+             "kwargs": dict(node.call_kwargs)}
+            for node in layer._inbound_nodes if node in relevant and not node.is_input]
+        layers.append(entry)
+
+    def ends(structure):
+        if isinstance(structure, KerasTensor):
+            return [history(structure)]
+        return map_structure(history, structure)
+
+    return {"name": model.name, "trainable": model.trainable, "layers": layers,
+            "input_layers": ends(model._inputs_structure),
+            "output_layers": ends(model._outputs_structure)}
+
+
+def functional_from_config(cls, config: dict, custom_objects=None, make_layer=None,
+                           where: str = "config"):
+    """A functional model from its Keras 3 or tf.keras 2 config. ``make_layer(entry)`` turns
+    one layer entry into an unbuilt layer (default: ``numkeras.layers.deserialize``)."""
+    if make_layer is None:
+        from numkeras.layers import deserialize
+
+        def make_layer(entry):
+            return deserialize(entry, custom_objects=custom_objects)
+
+    entries = config.get("layers")
+    if not isinstance(entries, list):
+        raise ValueError(f"{where}: a functional config needs a 'layers' list.")
+    created: dict[str, Layer] = {}
+    outputs: dict[tuple, list] = {}   # (layer name, node index) -> output tensors
+    pending = []                      # (layer, node index, node config), in file order
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise ValueError(f"{where}, layers[{index}]: expected a dict.")
+        layer = make_layer(entry)
+        name = entry.get("name", layer.name)
+        if name in created:
+            raise ValueError(f"{where}: layer name '{name}' appears twice.")
+        created[name] = layer
+        if layer._inbound_nodes and not entry.get("inbound_nodes"):  # an InputLayer
+            outputs[(name, 0)] = layer._inbound_nodes[0].output_tensors
+        for node_index, node in enumerate(entry.get("inbound_nodes") or []):
+            pending.append((name, node_index + _first_node_index(layer), node))
+    _replay(pending, created, outputs, where)
+
+    def tensor(reference):
+        name, node_index, tensor_index = _reference(reference, where)
+        key = (name, node_index)
+        if key not in outputs or tensor_index >= len(outputs[key]):
+            raise ValueError(f"{where}: the model's inputs/outputs name {reference}, which no "
+                             f"layer produces.")
+        return outputs[key][tensor_index]
+
+    inputs = _ends(config.get("input_layers"), tensor)
+    model_outputs = _ends(config.get("output_layers"), tensor)
+    return cls(inputs, model_outputs, name=config.get("name"),
+               trainable=bool(config.get("trainable", True)))
+
+
+def _replay(pending: list, created: dict, outputs: dict, where: str) -> None:
+    """Call each layer on the tensors its nodes name, in passes until every node ran (a
+    node may name a layer listed later, as in shared layers)."""
+    while pending:
+        waiting = []
+        for name, node_index, node in pending:
+            args, kwargs = _node_arguments(node, where)
+            try:
+                inputs = _resolve(args, outputs)
+            except KeyError:
+                waiting.append((name, node_index, node))
+                continue
+            result = created[name](inputs, **kwargs)
+            outputs[(name, node_index)] = flatten(result)
+        if len(waiting) == len(pending):
+            name, _, node = waiting[0]
+            raise ValueError(f"{where}: layer '{name}' is called on tensors that no layer in "
+                             f"the file produces ({str(node)[:200]}).")
+        pending = waiting
+
+
+def _node_arguments(node, where: str):
+    """(inputs structure with references, kwargs) from a Keras 3 or a tf.keras 2 node."""
+    if isinstance(node, dict):  # Keras 3: {"args": [inputs, ...], "kwargs": {...}}
+        args = node.get("args") or []
+        if not args:
+            raise ValueError(f"{where}: a node without arguments: {str(node)[:200]}.")
+        kwargs = {k: v for k, v in (node.get("kwargs") or {}).items()
+                  if k in ("training", "mask") and not isinstance(v, (dict, list))}
+        return args[0], kwargs
+    if isinstance(node, list):  # tf.keras 2: [[name, node, tensor, kwargs], ...]
+        refs = [("ref", item[0], item[1], item[2]) for item in node]
+        return (refs[0] if len(refs) == 1 else refs), {}
+    raise ValueError(f"{where}: cannot read node {str(node)[:200]}.")
+
+
+def _resolve(args, outputs: dict):
+    if isinstance(args, tuple) and args and args[0] == "ref":
+        return outputs[(args[1], args[2])][args[3]]
+    if isinstance(args, dict):
+        if args.get("class_name") == _KERAS_TENSOR:
+            name, node_index, tensor_index = args["config"]["keras_history"]
+            return outputs[(name, node_index)][tensor_index]
+        return {key: _resolve(value, outputs) for key, value in args.items()}
+    if isinstance(args, list):
+        return [_resolve(item, outputs) for item in args]
+    raise KeyError(args)  # a constant argument: numkeras graphs hold tensors only
+
+
+def _reference(reference, where: str) -> tuple:
+    if not (isinstance(reference, list) and len(reference) == 3
+            and isinstance(reference[0], str)):
+        raise ValueError(f"{where}: expected [layer name, node index, tensor index], found "
+                         f"{str(reference)[:120]}.")
+    return reference[0], int(reference[1]), int(reference[2])
+
+
+def _ends(structure, tensor):
+    """input_layers/output_layers: one reference, a list of them, or a dict of them."""
+    if isinstance(structure, dict):
+        return {key: tensor(value) for key, value in structure.items()}
+    if not isinstance(structure, list) or not structure:
+        raise ValueError(f"expected a list of [layer, node, tensor] references, found "
+                         f"{str(structure)[:120]}.")
+    if isinstance(structure[0], str):  # a single bare reference
+        return tensor(structure)
+    items = [tensor(item) for item in structure]
+    return items[0] if len(items) == 1 else items  # as Keras: one tensor, not a list of one
