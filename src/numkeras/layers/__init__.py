@@ -7,6 +7,7 @@ from numkeras.layers.activations import (
 )
 from numkeras.layers.convolutional import Conv2D, Conv2DTranspose
 from numkeras.layers.core import Dense, Dropout, Flatten, Input, InputLayer, KerasTensor, Reshape
+from numkeras.layers.lambda_layer import Identity, Lambda
 from numkeras.layers.layer import InputSpec, Layer
 from numkeras.layers.merging import (
     Add, Average, Concatenate, Dot, Maximum, Merge, Minimum, Multiply, Subtract, add, average,
@@ -25,8 +26,8 @@ _LAYER_CLASSES = {cls.__name__: cls for cls in (
     ELU, Flatten,
     GlobalAveragePooling2D, GlobalMaxPooling2D, InputLayer, LeakyReLU, MaxPooling2D, Maxout,
     PReLU, ReLU, Reshape, Softmax, SpatialDropout2D, UpSampling2D, ZeroPadding2D,
-    # merging layers
-    Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract,
+    # merging layers, Identity (Lambda stays out: its config is code, never loaded)
+    Add, Average, Concatenate, Dot, Identity, Maximum, Minimum, Multiply, Subtract,
 )}
 # Keras's aliases for the same classes.
 _LAYER_CLASSES.update({"Convolution2D": Conv2D, "Convolution2DTranspose": Conv2DTranspose,
@@ -72,7 +73,7 @@ __all__ = [
     "InputSpec", "KerasTensor", "Layer", "LeakyReLU", "MaxPool2D", "MaxPooling2D", "Maxout",
     "PReLU", "ReLU", "Reshape", "Softmax", "SpatialDropout2D", "UpSampling2D", "ZeroPadding2D",
     "deserialize", "serialize",
-    "Add", "Average", "Concatenate", "Dot", "Maximum", "Merge", "Minimum", "Multiply",
-    "Subtract",
+    "Add", "Average", "Concatenate", "Dot", "Identity", "Lambda", "Maximum", "Merge",
+    "Minimum", "Multiply", "Subtract",
     "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
 ]
