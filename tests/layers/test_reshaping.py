@@ -1,4 +1,5 @@
-"""ZeroPadding2D and UpSampling2D: values, shapes, gradients, config, errors."""
+"""ZeroPadding2D, UpSampling2D, Cropping2D, RepeatVector, Permute: values, shapes, gradients,
+config, errors."""
 
 import math
 
@@ -6,7 +7,10 @@ import numpy as np
 import pytest
 
 from numkeras.backprop import check_grads
-from numkeras.layers.reshaping import UpSampling2D, ZeroPadding2D
+from numkeras import layers
+from numkeras.layers.reshaping import (
+    Cropping2D, Permute, RepeatVector, UpSampling2D, ZeroPadding2D,
+)
 
 # ----- ZeroPadding2D -----
 
@@ -118,3 +122,118 @@ def test_upsampling_rejects_bad_arguments(options, pattern):
 def test_a_3d_batch_suggests_adding_the_channel_axis(layer):
     with pytest.raises(ValueError, match=r"ndim=4.*x\[\.\.\., None\]"):
         layer(np.zeros((4, 28, 28)))
+
+
+# ----- Cropping2D -----
+
+
+@pytest.mark.parametrize("cropping,expected", [
+    (1, ((1, 1), (1, 1))),
+    ((2, 0), ((2, 2), (0, 0))),
+    (((1, 2), (3, 0)), ((1, 2), (3, 0))),
+    (((0, 0), (0, 0)), ((0, 0), (0, 0))),
+])
+def test_cropping_forms_and_values(cropping, expected, rng):
+    x = rng.standard_normal((2, 7, 8, 3)).astype(np.float32)
+    layer = Cropping2D(cropping)
+    out = layer(x)
+    (top, bottom), (left, right) = expected
+    assert layer.cropping == expected
+    assert out.dtype == np.float32 and out.shape == layer.compute_output_shape(x.shape)
+    np.testing.assert_array_equal(out.numpy(), x[:, top:7 - bottom, left:8 - right, :])
+
+
+def test_cropping_channels_first(rng):
+    x = rng.standard_normal((2, 3, 6, 5))
+    layer = Cropping2D(((1, 2), (0, 1)), data_format="channels_first")
+    np.testing.assert_allclose(layer(x).numpy(), x[:, :, 1:4, 0:4].astype(np.float32))
+    assert layer.compute_output_shape((None, 3, 6, None)) == (None, 3, 3, None)
+
+
+def test_cropping_shapes_gradient_and_config(rng):
+    layer = Cropping2D(((1, 0), (2, 1)), dtype="float64")
+    assert layer.compute_output_shape((None, None, 5, 3)) == (None, None, 2, 3)
+    assert check_grads(layer, rng.standard_normal((2, 4, 5, 2)))
+    config = layer.get_config()
+    assert set(config) == {"name", "trainable", "dtype", "cropping", "data_format"}
+    assert config["cropping"] == ((1, 0), (2, 1)) and config["data_format"] == "channels_last"
+    assert Cropping2D.from_config(config).get_config() == config
+    assert layers.Cropping2D(2)(layers.Input((10, 12, 3))).shape == (None, 6, 8, 3)
+
+
+@pytest.mark.parametrize("cropping", [-1, (1, 2, 3), ((1, 2, 3), 1), "same", ((1, -2), 0)])
+def test_cropping_rejects_bad_cropping(cropping):
+    with pytest.raises(ValueError, match="cropping"):
+        Cropping2D(cropping)
+
+
+def test_cropping_larger_than_the_image_is_refused():
+    layer = Cropping2D(((2, 2), (0, 0)))
+    with pytest.raises(ValueError, match=r"Cropping2D 'cropping2d'.*smaller than.*\(None, 4, 5"):
+        layer.build((None, 4, 5, 3))
+    with pytest.raises(ValueError, match="smaller than"):
+        Cropping2D(((0, 0), (3, 3)))(np.zeros((1, 8, 6, 1)))
+    with pytest.raises(ValueError, match="ndim=4"):
+        Cropping2D(1)(np.zeros((1, 8, 6)))
+    with pytest.raises(ValueError, match="data_format"):
+        Cropping2D(1, data_format="channels_middle")
+
+
+# ----- RepeatVector -----
+
+
+def test_repeat_vector_values_shape_gradient(rng):
+    x = rng.standard_normal((2, 3))
+    layer = RepeatVector(4, dtype="float64")
+    out = layer(x)
+    assert out.shape == (2, 4, 3) == layer.compute_output_shape(x.shape)
+    np.testing.assert_array_equal(out.numpy(), np.repeat(x[:, None, :], 4, axis=1))
+    assert check_grads(layer, x)
+    assert layers.RepeatVector(3)(layers.Input((32,))).shape == (None, 3, 32)
+
+
+def test_repeat_vector_config_and_errors():
+    layer = RepeatVector(5)
+    config = layer.get_config()
+    assert set(config) == {"name", "trainable", "dtype", "n"} and config["n"] == 5
+    assert RepeatVector.from_config(config).get_config() == config
+    assert layer.name == "repeat_vector"
+    with pytest.raises(TypeError, match="integer value for `n`"):
+        RepeatVector(2.0)
+    with pytest.raises(ValueError, match="positive integer. Received: n=0"):
+        RepeatVector(0)
+    with pytest.raises(ValueError, match="expected ndim=2, found ndim=3"):
+        RepeatVector(2)(np.zeros((1, 2, 3)))
+
+
+# ----- Permute -----
+
+
+@pytest.mark.parametrize("dims", [(2, 1), (1, 2), (3, 1, 2), (2, 3, 1)])
+def test_permute_values_shape_gradient(dims, rng):
+    x = rng.standard_normal((2,) + (3, 4, 5)[:len(dims)])
+    layer = Permute(dims, dtype="float64")
+    out = layer(x)
+    np.testing.assert_array_equal(out.numpy(), np.transpose(x, (0,) + dims))
+    assert out.shape == layer.compute_output_shape(x.shape)
+    assert check_grads(layer, x)
+
+
+def test_permute_config_and_errors():
+    layer = Permute([2, 1])
+    config = layer.get_config()
+    assert set(config) == {"name", "trainable", "dtype", "dims"} and config["dims"] == (2, 1)
+    assert Permute.from_config(config).get_config() == config
+    assert layers.Permute((2, 1))(layers.Input((10, 64))).shape == (None, 64, 10)
+    assert layer.compute_output_shape((None, None, 7)) == (None, 7, None)
+    for dims in [(0, 1), (1, 3), (2, 2), "ab"]:
+        with pytest.raises(ValueError, match="consecutive and start from 1"):
+            Permute(dims)
+    with pytest.raises(ValueError, match="expected ndim=3"):
+        Permute((2, 1))(np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("layer", [Cropping2D(), Permute((2, 1)), RepeatVector(2)])
+def test_new_layers_are_registered(layer):
+    clone = layers.deserialize(layers.serialize(layer))
+    assert type(clone) is type(layer) and clone.get_config() == layer.get_config()

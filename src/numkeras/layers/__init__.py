@@ -18,7 +18,9 @@ from numkeras.layers.pooling import (
     AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D,
 )
 from numkeras.layers.regularization import SpatialDropout2D
-from numkeras.layers.reshaping import UpSampling2D, ZeroPadding2D
+from numkeras.layers.reshaping import (
+    Cropping2D, Permute, RepeatVector, UpSampling2D, ZeroPadding2D,
+)
 from numkeras.utils.registry import lookup
 
 _LAYER_CLASSES = {cls.__name__: cls for cls in (
@@ -26,8 +28,9 @@ _LAYER_CLASSES = {cls.__name__: cls for cls in (
     ELU, Flatten,
     GlobalAveragePooling2D, GlobalMaxPooling2D, InputLayer, LeakyReLU, MaxPooling2D, Maxout,
     PReLU, ReLU, Reshape, Softmax, SpatialDropout2D, UpSampling2D, ZeroPadding2D,
-    # merging layers, Identity (Lambda stays out: its config is code, never loaded)
-    Add, Average, Concatenate, Dot, Identity, Maximum, Minimum, Multiply, Subtract,
+    # merging, reshaping, Identity (Lambda stays out: its config is code, never loaded)
+    Add, Average, Concatenate, Cropping2D, Dot, Identity, Maximum, Minimum, Multiply, Permute,
+    RepeatVector, Subtract,
 )}
 # Keras's aliases for the same classes.
 _LAYER_CLASSES.update({"Convolution2D": Conv2D, "Convolution2DTranspose": Conv2DTranspose,
@@ -73,7 +76,7 @@ __all__ = [
     "InputSpec", "KerasTensor", "Layer", "LeakyReLU", "MaxPool2D", "MaxPooling2D", "Maxout",
     "PReLU", "ReLU", "Reshape", "Softmax", "SpatialDropout2D", "UpSampling2D", "ZeroPadding2D",
     "deserialize", "serialize",
-    "Add", "Average", "Concatenate", "Dot", "Identity", "Lambda", "Maximum", "Merge",
-    "Minimum", "Multiply", "Subtract",
+    "Add", "Average", "Concatenate", "Cropping2D", "Dot", "Identity", "Lambda", "Maximum",
+    "Merge", "Minimum", "Multiply", "Permute", "RepeatVector", "Subtract",
     "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
 ]
