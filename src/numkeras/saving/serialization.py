@@ -35,6 +35,8 @@ from numkeras import layers as layers_module
 from numkeras import losses, metrics, optimizers
 from numkeras.layers.core import InputLayer
 from numkeras.layers.layer import Layer
+from numkeras.models.functional import Functional
+from numkeras.models.graph_config import functional_config, functional_from_config
 from numkeras.models.sequential import Sequential
 from numkeras.saving import keras_compat
 from numkeras.saving.errors import SavingError, UnsafeFileError
@@ -47,7 +49,7 @@ MAX_CONFIG_WEIGHT_BYTES = 2 ** 30
 _MAX_DIMENSION = 2 ** 31
 _MAX_CONFIG_DEPTH = 100
 _KERAS_MODULES = ("keras", "tf_keras", "numkeras", "tensorflow.keras")
-_MODEL_CLASSES = {"Sequential": Sequential}
+_MODEL_CLASSES = {"Sequential": Sequential, "Functional": Functional}
 
 
 def layer_classes() -> dict[str, type]:
@@ -73,8 +75,9 @@ def _object_entry(obj, module: str, builtins: dict, config: dict) -> dict:
 
 
 def serialize_layer(layer: Layer) -> dict:
-    """Keras 3.15's dict for one layer (a nested ``Sequential`` included)."""
-    if isinstance(layer, Sequential):
+    """Keras 3.15's dict for one layer (a nested ``Sequential`` or functional model
+    included)."""
+    if isinstance(layer, (Sequential, Functional)):
         entry = serialize_model(layer, include_compile=False)
         entry.pop("compile_config", None)
         return entry
@@ -95,6 +98,10 @@ def serialize_model(model, include_compile: bool = True) -> dict:
         members = ([model._input_layer] if model._input_layer is not None else []) + model.layers
         config["layers"] = [serialize_layer(layer) for layer in members]
         entry = _object_entry(model, "keras", _MODEL_CLASSES, config)
+    elif isinstance(model, Functional):
+        config = functional_config(model, serialize_layer=serialize_layer)
+        entry = _object_entry(model, "keras.src.models.functional", _MODEL_CLASSES, config)
+        entry["registered_name"] = "Functional"
     else:
         try:
             config = model.get_config()
@@ -104,7 +111,7 @@ def serialize_model(model, include_compile: bool = True) -> dict:
                               f"save_weights().") from error
         entry = _object_entry(model, "keras", _MODEL_CLASSES, config)
     shape = getattr(model, "_build_input_shape", None)
-    if model.built and shape is not None:
+    if model.built and shape is not None and not isinstance(model, Functional):
         entry["build_config"] = {"input_shape": list(shape)}
     if include_compile:
         entry["compile_config"] = compile_config(model)
@@ -122,7 +129,7 @@ def compile_config(model) -> dict:
     return {
         "optimizer": _object_entry(optimizer, "keras.optimizers", optimizers.ALL_OBJECTS,
                                    optimizer.get_config()),
-        "loss": _serialize_function_or_object(model.loss, losses, "keras.losses"),
+        "loss": _serialize_losses(model.loss),
         "loss_weights": given.get("loss_weights"),
         "metrics": _serialize_list(given.get("metrics"), metrics, "keras.metrics"),
         "weighted_metrics": _serialize_list(given.get("weighted_metrics"), metrics,
@@ -133,12 +140,25 @@ def compile_config(model) -> dict:
     }
 
 
+def _serialize_losses(loss):
+    """One loss, or a list or dict of them (one per output)."""
+    if isinstance(loss, dict):
+        return {key: _serialize_function_or_object(value, losses, "keras.losses")
+                for key, value in loss.items()}
+    if isinstance(loss, (list, tuple)):
+        return [_serialize_function_or_object(value, losses, "keras.losses") for value in loss]
+    return _serialize_function_or_object(loss, losses, "keras.losses")
+
+
 def _serialize_list(values, family, module: str):
     if values is None:
         return None
+    if isinstance(values, dict):  # per output
+        return {key: _serialize_list(value, family, module) for key, value in values.items()}
     if not isinstance(values, (list, tuple)):
         values = [values]
-    return [_serialize_function_or_object(value, family, module) for value in values]
+    return [_serialize_list(value, family, module) if isinstance(value, (list, tuple))
+            else _serialize_function_or_object(value, family, module) for value in values]
 
 
 def _serialize_function_or_object(value, family, module: str):
@@ -324,15 +344,12 @@ def model_from_entry(entry, custom_objects: dict | None = None, where: str = "co
     config = _entry(entry, where)
     class_name = entry["class_name"]
     build_config = entry.get("build_config")
+    if class_name in ("Functional", "Model") and class_name not in custom_objects:
+        return _functional_from_config(config, custom_objects, where), None
     shape = _input_shape(build_config.get("input_shape"), f"{where}, build_config") \
         if isinstance(build_config, dict) else None
     if class_name == "Sequential" and "Sequential" not in custom_objects:
         return _sequential_from_config(config, custom_objects, where, shape)
-    if class_name in ("Functional", "Model") and class_name not in custom_objects:
-        raise SavingError(
-            f"{where}: this is a functional model ('{class_name}'); numkeras has no functional "
-            f"API yet. Rebuild it as keras.Sequential, or load only its weights into a "
-            f"matching numkeras model.")
     cls = _lookup_class(entry, custom_objects, {}, "model class", where)
     try:
         model = cls.from_config(config if isinstance(config, dict) else {})
@@ -342,6 +359,31 @@ def model_from_entry(entry, custom_objects: dict | None = None, where: str = "co
     if not isinstance(model, Layer):
         raise SavingError(f"{where}: {class_name}.from_config did not return a model.")
     return model, shape
+
+
+def _functional_from_config(config, custom_objects: dict, where: str):
+    """A functional model, its layers created from the allowlist and built (under the active
+    budget) by replaying the graph's nodes."""
+    if not isinstance(config, dict):
+        raise SavingError(f"{where}: a functional model's config must be a dict.")
+    budget = _Budget.active
+    counter = [0]
+
+    def make_layer(layer_entry):
+        layer_where = f"{where}, layers[{counter[0]}]"
+        counter[0] += 1
+        layer = layer_from_entry(layer_entry, custom_objects, layer_where)
+        if budget is not None:
+            budget.guard(layer)
+        return layer
+
+    try:
+        return functional_from_config(Functional, config, custom_objects, make_layer, where)
+    except SavingError:
+        raise
+    except Exception as error:
+        raise SavingError(f"{where}: the functional model cannot be rebuilt from its config: "
+                          f"{type(error).__name__}: {error}") from error
 
 
 def _sequential_from_config(config, custom_objects: dict, where: str, shape):
@@ -374,16 +416,25 @@ def _sequential_from_config(config, custom_objects: dict, where: str, shape):
     return model, shape
 
 
-@contextlib.contextmanager
-def _budget(model: Layer, max_bytes: int, where: str):
-    """While building ``model``: check every weight's size before it is allocated (the total
-    may not exceed ``max_bytes``) and every shape passed between layers."""
-    spent = [0]
-    signature = inspect.signature(Layer.add_weight)
-    patched = []
+class _Budget:
+    """While a model is built from a file: check every weight's size before it is allocated
+    (the total may not exceed ``max_bytes``) and every shape passed between layers. Layers
+    are guarded one by one (``guard``), so a functional graph replayed from its config is
+    checked as it is built; a nested model being loaded shares the outer budget."""
 
-    def guard(layer: Layer):
+    active = None
+
+    def __init__(self, max_bytes: int, where: str):
+        self.max_bytes, self.where, self.spent, self.patched = max_bytes, where, 0, []
+
+    def guard(self, root: Layer) -> None:
+        for layer in root.flatten_layers():
+            if "add_weight" not in vars(layer):
+                self._guard_one(layer)
+
+    def _guard_one(self, layer: Layer) -> None:
         add_weight, output_shape = layer.add_weight, layer.compute_output_shape
+        signature, where = inspect.signature(Layer.add_weight), self.where
 
         def checked_add_weight(*args, **kwargs):
             try:
@@ -393,13 +444,13 @@ def _budget(model: Layer, max_bytes: int, where: str):
             bound.apply_defaults()
             shape = _weight_shape(bound.arguments["shape"], layer, where)
             itemsize = np.dtype(bound.arguments["dtype"] or layer.dtype).itemsize
-            spent[0] += math.prod(shape) * itemsize
-            if spent[0] > max_bytes:
+            self.spent += math.prod(shape) * itemsize
+            if self.spent > self.max_bytes:
                 raise SavingError(
                     f"{where}: layer '{layer.name}' asks for a weight of shape {shape}, which "
-                    f"brings the model to {spent[0]} bytes of weights; the file can hold at most "
-                    f"{max_bytes}. The config and the weights disagree (or the config is "
-                    f"hostile).")
+                    f"brings the model to {self.spent} bytes of weights; the file can hold at "
+                    f"most {self.max_bytes}. The config and the weights disagree (or the config "
+                    f"is hostile).")
             return add_weight(*args, **kwargs)
 
         def checked_output_shape(input_shape):
@@ -410,16 +461,27 @@ def _budget(model: Layer, max_bytes: int, where: str):
 
         object.__setattr__(layer, "add_weight", checked_add_weight)
         object.__setattr__(layer, "compute_output_shape", checked_output_shape)
-        patched.append(layer)
+        self.patched.append(layer)
 
-    for layer in model.flatten_layers():
-        guard(layer)
-    try:
-        yield
-    finally:
-        for layer in patched:
+    def release(self) -> None:
+        for layer in self.patched:
             vars(layer).pop("add_weight", None)
             vars(layer).pop("compute_output_shape", None)
+        self.patched = []
+
+
+@contextlib.contextmanager
+def _budget(max_bytes: int, where: str):
+    """The active budget (a nested model shares its parent's), released at the end."""
+    if _Budget.active is not None:
+        yield _Budget.active
+        return
+    budget = _Budget.active = _Budget(max_bytes, where)
+    try:
+        yield budget
+    finally:
+        _Budget.active = None
+        budget.release()
 
 
 def _weight_shape(shape, layer: Layer, where: str) -> tuple:
@@ -435,6 +497,13 @@ def _weight_shape(shape, layer: Layer, where: str) -> tuple:
 
 def _check_activation(shape, layer: Layer, where: str) -> None:
     if shape is None:
+        return
+    if isinstance(shape, dict):
+        shape = list(shape.values())
+    if isinstance(shape, (list, tuple)) and shape and all(
+            isinstance(item, (list, tuple, dict)) for item in shape):
+        for item in shape:  # several shapes (a merge layer's inputs)
+            _check_activation(item, layer, where)
         return
     try:
         sizes = [d for d in tuple(shape)[1:] if d is not None]
@@ -453,11 +522,13 @@ def build_model(entry, custom_objects=None, max_weight_bytes: int = MAX_CONFIG_W
     weights may total at most ``max_weight_bytes`` (the model stays unbuilt if its input
     shape is unknown)."""
     custom_objects = dict(custom_objects or {})
-    model, shape = model_from_entry(entry, custom_objects, where)
+    with _budget(max_weight_bytes, where):  # a functional graph is built while it is read
+        model, shape = model_from_entry(entry, custom_objects, where)
     if shape is not None and not model.built:
         _check_activation(shape, model, where)
         try:
-            with _budget(model, max_weight_bytes, where):
+            with _budget(max_weight_bytes, where) as budget:
+                budget.guard(model)
                 if isinstance(model, Sequential):
                     model.build(shape)
                 else:
@@ -482,9 +553,10 @@ def compile_from_config(model, config, custom_objects=None, where: str = "config
         optimizer = config.get("optimizer", "rmsprop")
         if isinstance(optimizer, dict):
             optimizer = optimizers.deserialize(optimizer, custom_objects)
-        loss = _deserialize_function_or_object(config.get("loss"), losses, custom_objects)
-        compiled_metrics = _deserialize_list(config.get("metrics"), custom_objects)
-        weighted = _deserialize_list(config.get("weighted_metrics"), custom_objects)
+        loss = _deserialize_losses(config.get("loss"), custom_objects)
+        multi = model._multi_output_names() is not None
+        compiled_metrics = _deserialize_metrics(config.get("metrics"), custom_objects, multi)
+        weighted = _deserialize_metrics(config.get("weighted_metrics"), custom_objects, multi)
         model.compile(optimizer=optimizer, loss=loss, metrics=compiled_metrics,
                       weighted_metrics=weighted, loss_weights=config.get("loss_weights"),
                       run_eagerly=bool(config.get("run_eagerly", False)),
@@ -506,6 +578,27 @@ def _deserialize_function_or_object(value, family, custom_objects):
     if isinstance(value, dict):
         return family.deserialize(value, custom_objects)
     raise SavingError(f"Cannot read {value!r} as a loss or metric: expected a name or a dict.")
+
+
+def _deserialize_losses(value, custom_objects):
+    """One loss, or a list or dict of them (one per output)."""
+    if isinstance(value, dict) and "class_name" not in value:
+        return {key: _deserialize_function_or_object(item, losses, custom_objects)
+                for key, item in value.items()}
+    if isinstance(value, list):
+        return [_deserialize_function_or_object(item, losses, custom_objects) for item in value]
+    return _deserialize_function_or_object(value, losses, custom_objects)
+
+
+def _deserialize_metrics(values, custom_objects, per_output: bool):
+    """Metrics as compile takes them: a flat list, or per output (dict or list of lists) for a
+    model with several outputs."""
+    if isinstance(values, dict) and "class_name" not in values:
+        return {key: _deserialize_list(item, custom_objects) for key, item in values.items()}
+    if per_output and isinstance(values, list) and all(
+            isinstance(item, list) or item is None for item in values):
+        return [_deserialize_list(item, custom_objects) or [] for item in values]
+    return _deserialize_list(values, custom_objects)
 
 
 def _deserialize_list(values, custom_objects):

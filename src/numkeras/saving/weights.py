@@ -26,6 +26,7 @@ import warnings
 import numpy as np
 
 from numkeras.layers.layer import Layer
+from numkeras.models.functional import Functional
 from numkeras.models.sequential import Sequential
 from numkeras.optimizers import Optimizer
 from numkeras.saving.errors import SavingError, UnsafeFileError
@@ -33,7 +34,8 @@ from numkeras.utils import naming
 
 # Attributes never walked for state: the layer bookkeeping that Keras skips too (the input layer
 # of a Sequential, the list of tracked sublayers), and training internals.
-_SKIPPED_ATTRIBUTES = frozenset({"_layers", "_input_layer", "_buffer", "history"})
+_SKIPPED_ATTRIBUTES = frozenset({"_layers", "_input_layer", "_buffer", "history",
+                                 "_functional"})  # a Sequential's graph: its layers are listed
 # Where numkeras keeps a layer's random generator state (Dropout masks): an attribute of the
 # layer's `vars` group, as a uint8 array holding JSON. Keras ignores it.
 RNG_STATE_ATTRIBUTE = "numkeras_rng_state"
@@ -74,7 +76,7 @@ def _children(obj):
     then attributes holding layers, lists of layers or the optimizer, sorted by name."""
     if isinstance(obj, Optimizer):
         return
-    if isinstance(obj, Sequential):
+    if isinstance(obj, (Sequential, Functional)):  # a Functional's layers include its Inputs
         yield "layers", list(obj.layers)
     for attribute in sorted(vars(obj), key=_name_key):
         if attribute in _SKIPPED_ATTRIBUTES:
