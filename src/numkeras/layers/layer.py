@@ -320,6 +320,8 @@ class Layer:
     def __call__(self, inputs, training=None, **kwargs):
         if isinstance(inputs, Tensor):  # the hot path: one array in a training step
             x = inputs
+        elif isinstance(inputs, np.ndarray):
+            x = Tensor(_as_float_array(inputs, self))
         elif is_symbolic(inputs):
             return self._symbolic_call(inputs, training, kwargs)
         elif _is_structure(inputs):  # a multi-input layer's list (or dict) of arrays

@@ -160,7 +160,7 @@ class Functional(Model):
         graph = GraphMap(flatten(inputs), flatten(outputs), self.name)
         object.__setattr__(self, "_graph", graph)
         self._layers = list(graph.layers)
-        self._plan = _execution_plan(graph)
+        self._plan = _execution_plan(graph, outputs)
         self.built = True
         shapes = [t.shape for t in graph.inputs]
         self._build_input_shape = shapes[0] if len(shapes) == 1 else shapes
@@ -204,24 +204,30 @@ class Functional(Model):
 
     # ----- running the graph -----
     def call(self, inputs, training=None):
-        values = [None] * self._plan.slots
-        for slot, value in zip(self._plan.input_slots, self.flatten_inputs(inputs)):
-            values[slot] = value
-        for layer, node, input_slots, output_slots, kwargs in self._plan.steps:
-            if len(input_slots) == 1 and not isinstance(node.call_args, (list, tuple, dict)):
-                args = values[input_slots[0]]
-            else:
-                args = pack_like(node.call_args, [values[s] for s in input_slots])
+        plan = self._plan
+        values = [None] * plan.slots
+        if plan.single_input and not isinstance(inputs, (list, tuple, dict)):
+            values[plan.input_slots[0]] = inputs
+        else:
+            for slot, value in zip(plan.input_slots, self.flatten_inputs(inputs)):
+                values[slot] = value
+        # A step is (layer, node, input slot or slots, output slot or slots, kwargs, simple):
+        # "simple" (one tensor in, one out, no kwargs) is the Sequential chain's fast path.
+        for layer, node, input_slots, output_slots, kwargs, simple in plan.steps:
+            if simple:
+                values[output_slots] = layer(values[input_slots], training=training)
+                continue
+            args = pack_like(node.call_args, [values[s] for s in input_slots])
             if "training" in kwargs:
                 out = layer(args, **kwargs)
             else:
                 out = layer(args, training=training, **kwargs)
-            if len(output_slots) == 1:
-                values[output_slots[0]] = out if isinstance(out, Tensor) else flatten(out)[0]
-            else:
-                for slot, value in zip(output_slots, flatten(out)):
-                    values[slot] = value
-        return pack_like(self._outputs_structure, [values[s] for s in self._plan.output_slots])
+            for slot, value in zip(output_slots, [out] if isinstance(out, Tensor)
+                                   else flatten(out)):
+                values[slot] = value
+        if plan.single_output:
+            return values[plan.output_slots[0]]
+        return pack_like(self._outputs_structure, [values[s] for s in plan.output_slots])
 
     def flatten_inputs(self, inputs) -> list:
         """The model's inputs as a list in ``self.inputs`` order, from one array, a list or a
@@ -339,12 +345,14 @@ class Functional(Model):
 class _Plan:
     """Numbered slots for the graph's tensors and one step per node."""
 
-    def __init__(self, slots, input_slots, output_slots, steps):
+    def __init__(self, slots, input_slots, output_slots, steps, single_output):
         self.slots, self.input_slots, self.output_slots, self.steps = \
             slots, input_slots, output_slots, steps
+        self.single_input = len(input_slots) == 1
+        self.single_output = single_output
 
 
-def _execution_plan(graph: GraphMap) -> _Plan:
+def _execution_plan(graph: GraphMap, outputs_structure) -> _Plan:
     slot_of: dict[int, int] = {}
 
     def slot(tensor) -> int:
@@ -355,9 +363,15 @@ def _execution_plan(graph: GraphMap) -> _Plan:
     for node in graph.nodes:
         if node.is_input:
             continue
-        steps.append((node.layer, node, [slot(t) for t in node.input_tensors],
-                      [slot(t) for t in node.output_tensors], node.call_kwargs))
-    return _Plan(len(slot_of), input_slots, [slot(t) for t in graph.outputs], steps)
+        ins = [slot(t) for t in node.input_tensors]
+        outs = [slot(t) for t in node.output_tensors]
+        simple = isinstance(node.call_args, KerasTensor) and isinstance(node.outputs, KerasTensor) \
+            and not node.call_kwargs
+        steps.append((node.layer, node, ins[0] if simple else ins, outs[0] if simple else outs,
+                      node.call_kwargs, simple))
+    single_output = isinstance(outputs_structure, KerasTensor)
+    return _Plan(len(slot_of), input_slots, [slot(t) for t in graph.outputs], steps,
+                 single_output)
 
 
 def summary_shape(layer):

@@ -1,0 +1,86 @@
+"""Has a change slowed the lecture's training step? Time two numkeras trees, interleaved.
+
+Usage::
+
+    git worktree add /tmp/base <commit>        # the tree to compare against
+    python benchmarks/compare_step.py /tmp/base/src src [--rounds 5] [--steps 300]
+
+Each round runs one short process per tree (alternating which goes first), and each process
+times ``model.train_step`` and ``model.predict_step`` on the lecture's model (Flatten 28x28 ->
+Dense 128 relu -> Dense 10 softmax, Adam, batch 32) on random data after a warm-up, reporting
+the median microseconds per step (one BLAS thread unless ``--threads``). Interleaving keeps a busy machine's load from favouring
+one side. The result is the ratio of the medians over rounds (new / base).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+_WORKER = r"""
+import json, statistics, sys, time
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+import numkeras as keras
+from numkeras.utils import set_random_seed
+set_random_seed(0)
+steps = int(sys.argv[2])
+model = keras.Sequential([keras.layers.Flatten(input_shape=(28, 28)),
+                          keras.layers.Dense(128, activation="relu"),
+                          keras.layers.Dense(10, activation="softmax")])
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+rng = np.random.default_rng(0)
+x = rng.random((32, 28, 28), dtype=np.float32)
+y = rng.integers(0, 10, 32).astype(np.uint8)
+model.train_on_batch(x, y)
+
+def timed(step):
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e6
+
+train = timed(lambda: model.train_step(x, y))
+predict = timed(lambda: model.predict_step(x))
+print(json.dumps({"train_step_us": train, "predict_step_us": predict}))
+"""
+
+
+def run(src: str, steps: int, threads: int) -> dict:
+    # One BLAS thread by default: the step's Python overhead is what a change can add, and
+    # spinning BLAS threads on a loaded machine would drown it in noise.
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+    out = subprocess.run([sys.executable, "-c", _WORKER, src, str(steps)], check=True,
+                         capture_output=True, text=True, env=env).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("base", help="src directory of the tree to compare against")
+    parser.add_argument("new", help="src directory of the changed tree")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
+    args = parser.parse_args()
+    results = {"base": [], "new": []}
+    for round_index in range(args.rounds):
+        order = ("base", "new") if round_index % 2 == 0 else ("new", "base")
+        for side in order:
+            results[side].append(run(getattr(args, side), args.steps, args.threads))
+    print("| figure | base (us) | new (us) | new / base |")
+    print("|---|---:|---:|---:|")
+    for key in ("train_step_us", "predict_step_us"):
+        base = statistics.median(r[key] for r in results["base"])
+        new = statistics.median(r[key] for r in results["new"])
+        print(f"| {key[:-3]} | {base:.1f} | {new:.1f} | {new / base:.3f} |")
+
+
+if __name__ == "__main__":
+    main()
