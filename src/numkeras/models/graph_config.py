@@ -2,8 +2,10 @@
 
 A layer's entry carries its ``inbound_nodes``: for each call, the input tensors named by
 ``[layer name, node index, tensor index]``. Node indices count only the calls that belong to
-this model; a nested functional model's indices start at 1 (its node 0 is, in Keras, the node
-linking its own inputs to its outputs).
+this model. A nested functional model's index is 1-based in ``input_layers``/``output_layers``
+(and everywhere in tf.keras 2 files, whose functional models own a node 0 linking their inputs
+to their outputs) but 0-based in Keras 3's node arguments; numkeras writes what Keras 3 writes
+and reads both.
 """
 
 from __future__ import annotations
@@ -20,12 +22,12 @@ def _first_node_index(layer) -> int:
     return 1 if isinstance(layer, Functional) else 0
 
 
-def _node_indices(model) -> dict:
+def _node_indices(model, shift_functional: bool) -> dict:
     """(id of layer, original node index) -> node index in this model's config."""
     relevant = model._graph.node_depths
     mapping = {}
     for layer in model.layers:
-        kept = _first_node_index(layer)
+        kept = _first_node_index(layer) if shift_functional else 0
         for index, node in enumerate(layer._inbound_nodes):
             if node in relevant:
                 mapping[(id(layer), index)] = kept
@@ -37,17 +39,17 @@ def functional_config(model, serialize_layer=None) -> dict:
     """Keras 3's config of a functional model (``layers``, ``input_layers``, ...)."""
     if serialize_layer is None:
         from numkeras.layers import serialize as serialize_layer
-    mapping = _node_indices(model)
+    in_args, at_ends = _node_indices(model, False), _node_indices(model, True)
     relevant = model._graph.node_depths
 
-    def history(tensor) -> list:
+    def history(tensor, mapping=at_ends) -> list:
         layer, node_index, tensor_index = tensor._keras_history
         return [layer.name, mapping[(id(layer), node_index)], tensor_index]
 
     def tensor_entry(tensor) -> dict:
         return {"class_name": _KERAS_TENSOR,
                 "config": {"shape": list(tensor.shape), "dtype": tensor.dtype,
-                           "keras_history": history(tensor)}}
+                           "keras_history": history(tensor, in_args)}}
 
     layers = []
     for layer in model.layers:
@@ -121,7 +123,7 @@ def _replay(pending: list, created: dict, outputs: dict, where: str) -> None:
         for name, node_index, node in pending:
             args, kwargs = _node_arguments(node, where)
             try:
-                inputs = _resolve(args, outputs)
+                inputs = _resolve(args, _Outputs(outputs, created))
             except KeyError:
                 waiting.append((name, node_index, node))
                 continue
@@ -140,8 +142,9 @@ def _node_arguments(node, where: str):
         args = node.get("args") or []
         if not args:
             raise ValueError(f"{where}: a node without arguments: {str(node)[:200]}.")
+        # Only `training` is replayed (numkeras has no masks; Keras writes mask=None).
         kwargs = {k: v for k, v in (node.get("kwargs") or {}).items()
-                  if k in ("training", "mask") and not isinstance(v, (dict, list))}
+                  if k == "training" and isinstance(v, bool)}
         return args[0], kwargs
     if isinstance(node, list):  # tf.keras 2: [[name, node, tensor, kwargs], ...]
         refs = [("ref", item[0], item[1], item[2]) for item in node]
@@ -149,13 +152,30 @@ def _node_arguments(node, where: str):
     raise ValueError(f"{where}: cannot read node {str(node)[:200]}.")
 
 
-def _resolve(args, outputs: dict):
+class _Outputs:
+    """Node outputs by (layer name, node index). Keras 3 writes a nested functional model's
+    node index 1-based in ``output_layers`` (as tf.keras does everywhere) but 0-based in
+    node arguments; both are read."""
+
+    def __init__(self, outputs: dict, created: dict):
+        self.outputs, self.created = outputs, created
+
+    def get(self, name, node_index, tensor_index):
+        from numkeras.models.functional import Functional
+
+        key = (name, node_index)
+        if key not in self.outputs and isinstance(self.created.get(name), Functional):
+            key = (name, node_index + 1)
+        return self.outputs[key][tensor_index]
+
+
+def _resolve(args, outputs: _Outputs):
     if isinstance(args, tuple) and args and args[0] == "ref":
-        return outputs[(args[1], args[2])][args[3]]
+        return outputs.get(args[1], args[2], args[3])
     if isinstance(args, dict):
         if args.get("class_name") == _KERAS_TENSOR:
             name, node_index, tensor_index = args["config"]["keras_history"]
-            return outputs[(name, node_index)][tensor_index]
+            return outputs.get(name, node_index, tensor_index)
         return {key: _resolve(value, outputs) for key, value in args.items()}
     if isinstance(args, list):
         return [_resolve(item, outputs) for item in args]
