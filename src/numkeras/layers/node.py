@@ -21,8 +21,8 @@ from numkeras.utils import naming
 class KerasTensor:
     """A symbolic tensor: a shape and a dtype, no values, and the node that made it.
 
-    >>> KerasTensor((None, 28, 28))
-    <KerasTensor shape=(None, 28, 28), dtype=float32, sparse=False, ragged=False, name=keras_tensor>
+    >>> KerasTensor((None, 28, 28), name="pixels")
+    <KerasTensor shape=(None, 28, 28), dtype=float32, sparse=False, ragged=False, name=pixels>
     """
 
     def __init__(self, shape, dtype=None, name=None):

@@ -1,5 +1,8 @@
-"""Models: ``Sequential`` and the ``Model`` base class (subclassing API)."""
+"""Models: ``Sequential``, functional models (``Model(inputs, outputs)``) and the ``Model``
+base class (subclassing API)."""
 
+from numkeras.models.cloning import clone_model
+from numkeras.models.functional import Functional
 from numkeras.models.model import Model
 from numkeras.models.sequential import Sequential
 
@@ -22,4 +25,4 @@ def model_from_json(json_string, custom_objects=None):
     return saving.model_from_json(json_string, custom_objects=custom_objects)
 
 
-__all__ = ["Model", "Sequential", "load_model", "model_from_json"]
+__all__ = ["Functional", "Model", "Sequential", "clone_model", "load_model", "model_from_json"]
