@@ -8,8 +8,9 @@ Usage::
 Each round runs one short process per tree (alternating which goes first), and each process
 times ``model.train_step`` and ``model.predict_step`` on the lecture's model (Flatten 28x28 ->
 Dense 128 relu -> Dense 10 softmax, Adam, batch 32) on random data after a warm-up, reporting
-the median microseconds per step (one BLAS thread unless ``--threads``). Interleaving keeps a busy machine's load from favouring
-one side. The result is the ratio of the medians over rounds (new / base).
+the median microseconds per step (one BLAS thread unless ``--threads``). Interleaving keeps
+a busy machine's load from favouring one side. The result is the ratio of the medians over
+rounds (new / base).
 """
 
 from __future__ import annotations
