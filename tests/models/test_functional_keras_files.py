@@ -99,3 +99,14 @@ def test_archive_written_by_numkeras_opens_in_keras_3(name, tmp_path):
     out = theirs.predict(x if len(x) > 1 else x[0], verbose=0)
     for got, want in zip(out if isinstance(out, list) else [out], expected, strict=True):
         np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", MAKER.WEIGHTED)
+def test_keras3_style_summary_is_keras_3_text(name):
+    keras.utils.clear_session()
+    model = MAKER.build_models(keras)[name]
+    # Captured in a 200-column terminal: Keras 3's widths uncapped (88, or 108 with the
+    # 'Connected to' column).
+    width = 108 if name != "nested" else 88
+    text = keras.models.summary.keras3_summary(model, line_length=width)
+    assert text == (FIXTURES / f"{name}.keras3.txt").read_text(encoding="utf-8")

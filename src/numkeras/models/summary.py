@@ -58,11 +58,17 @@ def _layer_params(layer) -> str | int:
 # ----- classic tf.keras (TF 2.0 - 2.6) -----
 
 
+def _has_connections(model) -> bool:
+    """Whether the summary needs the 'Connected to' column: a graph with branches or shared
+    layers (tf.keras's and Keras 3's test)."""
+    return hasattr(model, "summary_connections") and not model.is_sequential_like()
+
+
 def _print_classic(model, line_length, positions, print_fn, show_trainable, layer_range):
     if not model.built:
         raise ValueError("This model has not yet been built. Build the model first by calling "
                          "`build()` or by calling the model on a batch of data.")
-    connected = hasattr(model, "summary_connections") and not model.is_sequential_like()
+    connected = _has_connections(model)
     if connected:  # a graph with branches or shared layers: tf.keras's 4-column table
         line_length = line_length or 98
         positions = positions or [0.33, 0.55, 0.67, 1.0]
@@ -189,10 +195,12 @@ def _rule(widths, left, fill, middle, right) -> str:
 def keras3_summary(model, line_length=None, positions=None, show_trainable=False,
                    layer_range=None) -> str:
     """Keras 3.15's summary table as one string (no colour), ending in a newline."""
-    line_length = line_length or min(88, shutil.get_terminal_size().columns - 4)
-    positions = list(positions or [0.45, 0.80, 1.0])
-    header = ["Layer (type)", "Output Shape", "Param #"]
-    right_aligned = [False, False, True]
+    connected = _has_connections(model)
+    default_length = 108 if connected else 88
+    line_length = line_length or min(default_length, shutil.get_terminal_size().columns - 4)
+    positions = list(positions or ([0.3, 0.56, 0.74, 1.0] if connected else [0.45, 0.80, 1.0]))
+    header = ["Layer (type)", "Output Shape", "Param #"] + (["Connected to"] if connected else [])
+    right_aligned = [False, False, True] + ([False] if connected else [])
     if show_trainable:
         line_length += 10
         positions = [p * (line_length - 10) / line_length for p in positions] + [1.0]
@@ -205,8 +213,12 @@ def keras3_summary(model, line_length=None, positions=None, show_trainable=False
     rows = _rows(model, layer_range) if model.layers else []
     for i, (layer, shape) in enumerate(rows):
         built = layer.built and (layer._output_shape is not None or bool(layer._inbound_nodes))
+        if isinstance(shape, list) and len(shape) == 1:  # an Input: Keras 3 shows its shape
+            shape = shape[0]
         cells = [f"{layer.name} ({type(layer).__name__})", shape if built else "?",
                  f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"]
+        if connected:
+            cells.append(", ".join(model.summary_connections(layer)) or "-")
         if show_trainable:
             cells.append("Y" if layer.trainable else "N")
         lines += _box_row(cells, widths, right_aligned)
