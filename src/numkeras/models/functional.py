@@ -139,8 +139,10 @@ class Functional(Model):
     """
 
     def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
-        super().__init__(name=name or naming.unique_name("functional"), trainable=trainable,
-                         **kwargs)
+        # "functional", or a subclass's own name ("custom_model"), as Keras 3 names them.
+        default = naming.unique_name(naming.to_snake_case(type(self).__name__)) \
+            if name is None else name
+        super().__init__(name=default, trainable=trainable, **kwargs)
         self._init_graph(inputs, outputs)
 
     def _init_graph(self, inputs, outputs) -> None:
@@ -421,5 +423,16 @@ def _check_symbolic(structure, argument: str, model_name: str) -> None:
                 f"({type(leaf).__name__}).")
 
 
-def is_functional(model: Layer) -> bool:
-    return isinstance(model, Functional)
+_GRAPH_CLASSES: dict[type, type] = {}
+
+
+def with_graph(cls: type) -> type:
+    """``cls`` (a subclass of Model) on top of Functional, made once per class: its own
+    methods (train_step, compute_loss ...) first, then the graph's. Keeps the class's name."""
+    if issubclass(cls, Functional):
+        return cls
+    if cls not in _GRAPH_CLASSES:
+        _GRAPH_CLASSES[cls] = type(cls.__name__, (cls, Functional),
+                                   {"__module__": cls.__module__,
+                                    "__qualname__": cls.__qualname__})
+    return _GRAPH_CLASSES[cls]

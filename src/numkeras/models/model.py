@@ -30,12 +30,18 @@ from numkeras.models.training import _take as take_batch
 class Model(Trainer, Layer):
     """Base class of models (subclassing API). ``Sequential`` derives from it."""
 
-    def __new__(cls, *args, **kwargs):
-        # keras.Model(inputs, outputs) makes a functional model, as in Keras.
-        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
-            from numkeras.models.functional import Functional
+    # Whether `cls(inputs, outputs)` makes a graph (False for Sequential, whose first
+    # argument is a list of layers).
+    _graph_from_arguments = True
 
-            return super().__new__(Functional)
+    def __new__(cls, *args, **kwargs):
+        # keras.Model(inputs, outputs) makes a functional model, as in Keras; so does a
+        # subclass called that way (the "customizing fit" guides' `CustomModel(inputs,
+        # outputs)`): its methods run on top of a functional graph, as Keras 3 injects it.
+        if cls._graph_from_arguments and (args or "inputs" in kwargs or "outputs" in kwargs):
+            from numkeras.models.functional import Functional, with_graph
+
+            return super().__new__(Functional if cls is Model else with_graph(cls))
         return super().__new__(cls)
 
     def __init__(self, *args, **kwargs):

@@ -40,6 +40,8 @@ class Sequential(Model):
     ((None, 10), 101770)
     """
 
+    _graph_from_arguments = False
+
     def __init__(self, layers=None, trainable=True, name=None, **kwargs):
         super().__init__(trainable=trainable, name=name, **kwargs)
         self._set_input_layer(None)
