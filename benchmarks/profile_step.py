@@ -11,7 +11,7 @@ so the profile keeps working while the engine changes underneath:
 - batch: gathering and casting the batch, as ``fit`` does;
 - zero_grad: ``model._parameter_buffer().zero_grad()``;
 - forward, per layer: ``layer(x, training=True)`` for each layer of the Sequential model;
-- loss: ``model.compute_loss(y, y_pred)``;
+- loss: ``model.compute_loss(x, y, y_pred)``;
 - backward, per graph node: each node's VJP is wrapped with a timer before
   ``loss.backward()`` (``dense #1`` is the Dense node nearest the loss); what the walk costs
   beyond the VJPs (sorting the graph, adding gradients, handing them to the weights) is
@@ -132,7 +132,7 @@ def profile_pieces(model, x, y, steps: int, batch: int, rng) -> dict[str, list[f
             out = layer(out, training=True)
             samples[f"forward: {layer.name} ({type(layer).__name__})"].append(clock() - start)
         start = clock()
-        loss = model.compute_loss(y_batch, out)
+        loss = model.compute_loss(x_batch, y_batch, out)
         samples["loss"].append(clock() - start)
         vjp_seconds: dict[str, float] = {}
         time_vjps(loss, vjp_seconds)
