@@ -306,10 +306,6 @@ def test_dict_inputs_and_dict_outputs():
     np.testing.assert_allclose(np.asarray(called["total"]), out["total"], rtol=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: with `inputs` a dict whose keys are not in sorted "
-                   "order, input_names keeps the dict's order but graph.inputs (and the slots "
-                   "the arrays are written to) are flatten()'s sorted order, so the arrays go "
-                   "to the wrong inputs (functional.py flatten_inputs / _execution_plan)")
 def test_dict_inputs_in_unsorted_key_order_reach_the_right_inputs():
     zeta, alpha = keras.Input((1,), name="zeta"), keras.Input((1,), name="alpha")
     model = keras.Model({"zeta": zeta, "alpha": alpha}, concat_layer()([zeta, alpha]))
@@ -687,10 +683,6 @@ def test_layer_of_the_wrong_rank_on_a_symbolic_tensor():
     assert "(8,)" in str(info.value) and "(3, 5)" in str(info.value)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a functional model called on a KerasTensor of the "
-                   "wrong shape records a node without checking it (Functional has no "
-                   "input_spec and compute_output_shape does not run its layers' checks); the "
-                   "error comes only when data flows")
 def test_functional_model_called_on_a_symbolic_tensor_of_the_wrong_shape():
     i = keras.Input((2,), name="narrow")
     model = keras.Model(i, L.Dense(1)(i), name="inner_model")
@@ -700,10 +692,6 @@ def test_functional_model_called_on_a_symbolic_tensor_of_the_wrong_shape():
     assert "(None, 3)" in str(info.value)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a custom layer (weights from build, only call) "
-                   "called on a symbolic tensor of the wrong shape fails inside the zero-batch "
-                   "probe with NumPy's matmul error, which names neither the layer nor the "
-                   "shapes (layer.py _probe_call does not wrap the error)")
 def test_custom_layer_on_a_symbolic_tensor_of_the_wrong_shape_names_the_layer():
     class Project(keras.layers.Layer):
         def build(self, input_shape):

@@ -206,11 +206,6 @@ def test_dict_outputs_in_sorted_key_order_train(arrays):
     assert set(history.history) == {"loss", "kind_loss", "price_loss", "kind_acc"}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: with `outputs` a dict whose keys are not in sorted "
-                   "order, Functional.output_shape_for returns the output shapes in flatten()'s "
-                   "sorted order but they are zipped with output_names in the dict's order "
-                   "(training.py _prepare -> OutputHeads.resolve), so valid targets are "
-                   "rejected")
 def test_dict_outputs_in_unsorted_key_order_train(arrays):
     xa, xb, price, kind = arrays
     a = keras.Input((3,), name="a")
@@ -220,9 +215,6 @@ def test_dict_outputs_in_unsorted_key_order_train(arrays):
     assert set(history.history) == {"loss", "price_loss", "kind_loss"}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: same cause as above: predict on zero samples "
-                   "builds empty arrays from output_shape_for (sorted order) and packs them "
-                   "with output_names (dict order), so the shapes are swapped")
 def test_dict_outputs_in_unsorted_key_order_predict_zero_samples():
     a = keras.Input((3,), name="a")
     model = keras.Model(a, {"wide": L.Dense(2)(a), "narrow": L.Dense(1)(a)})
@@ -230,10 +222,6 @@ def test_dict_outputs_in_unsorted_key_order_predict_zero_samples():
     assert {k: v.shape for k, v in out.items()} == {"wide": (0, 2), "narrow": (0, 1)}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a model whose one output is given as a list "
-                   "([out]) trains on the single-output path, but call() returns a list, so "
-                   "the loss receives [y_pred] (shape (1, batch, units)); training.py "
-                   "_multi_output_names only looks at the number of outputs")
 def test_single_output_given_as_a_list_trains(arrays):
     xa, _, price, _ = arrays
     a = keras.Input((3,))
@@ -243,10 +231,6 @@ def test_single_output_given_as_a_list_trains(arrays):
     assert np.isfinite(model.evaluate(xa, [price], verbose=0))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a model whose one output is given as a dict "
-                   "({'out': t}) refuses loss={'out': ...} ('`loss` as a list or dict is for "
-                   "models with several outputs'), and with a plain loss the loss receives "
-                   "the dict of predictions")
 def test_single_output_given_as_a_dict_trains(arrays):
     xa, _, price, _ = arrays
     a = keras.Input((3,), name="a")
@@ -255,9 +239,6 @@ def test_single_output_given_as_a_dict_trains(arrays):
     model.fit({"a": xa}, {"out": price}, verbose=0)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: two outputs made by the same layer get the same "
-                   "output name (['h', 'h']), so their loss trackers collide and History keeps "
-                   "one 'h_loss'; tf.keras uniquifies output names ('h', 'h_1')")
 def test_two_outputs_from_one_layer_get_distinct_names(arrays):
     xa, _, _, _ = arrays
     a = keras.Input((3,), name="a")
@@ -495,10 +476,6 @@ def test_without_loss_or_override_fit_names_the_missing_loss(regression):
         model.evaluate(x, y, verbose=0)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG/gap: a keras.Model subclass built as "
-                   "CustomModel(inputs, outputs), the pattern of Keras's 'customizing what "
-                   "happens in fit()' guides, raises NotImplementedError (model.py "
-                   "Model.__init__); only keras.Model itself dispatches to Functional")
 def test_subclass_built_from_inputs_and_outputs_overrides_compute_loss(regression):
     x, y = regression
 

@@ -384,7 +384,13 @@ class Layer:
         while not is_shape(first):
             first = next(iter(first.values())) if isinstance(first, dict) else first[0]
         batch = first[0]
-        out = self._probe_call(input_shape)
+        try:
+            out = self._probe_call(input_shape)
+        except Exception as error:  # a custom layer's own math failed on this shape
+            raise ValueError(
+                f"Layer '{self.name}' ({type(self).__name__}) cannot be called on inputs of "
+                f"shape {input_shape}: its `call` failed with {type(error).__name__}: {error}. "
+                f"Check the shapes feeding it, or define `compute_output_shape`.") from error
         return map_structure(lambda t: (batch,) + tuple(t.shape[1:]), out)
 
     def _probe_call(self, input_shape):

@@ -154,9 +154,13 @@ class Functional(Model):
                     f"Model '{self.name}': every entry of `inputs` must come straight from "
                     f"keras.Input(...); {tensor.name} was made by layer "
                     f"'{tensor._keras_history[0].name}'.")
+        # A list of one tensor is that tensor (Keras: predict returns an array, not a list).
         if isinstance(inputs, (list, tuple)) and len(inputs) == 1 \
-                and not isinstance(inputs[0], (list, tuple, dict)):
-            inputs = inputs[0] if isinstance(inputs, tuple) else inputs
+                and isinstance(inputs[0], KerasTensor):
+            inputs = inputs[0]
+        if isinstance(outputs, (list, tuple)) and len(outputs) == 1 \
+                and isinstance(outputs[0], KerasTensor):
+            outputs = outputs[0]
         object.__setattr__(self, "_inputs_structure", inputs)
         object.__setattr__(self, "_outputs_structure", outputs)
         graph = GraphMap(flatten(inputs), flatten(outputs), self.name)
@@ -178,15 +182,25 @@ class Functional(Model):
 
     @property
     def input_names(self) -> list[str]:
+        """Names of the inputs in ``self.inputs`` order: the dict's keys (sorted, the order
+        of ``flatten``) or the Input layers' names."""
         if isinstance(self._inputs_structure, dict):
-            return list(self._inputs_structure)
+            return sorted(self._inputs_structure)
         return [t._keras_history[0].name for t in self._graph.inputs]
 
     @property
     def output_names(self) -> list[str]:
+        """Names of the outputs in ``self.outputs`` order: the dict's keys (sorted) or the
+        names of the layers that make them (``name_1`` ... for a layer that makes several)."""
         if isinstance(self._outputs_structure, dict):
-            return list(self._outputs_structure)
-        return [t._keras_history[0].name for t in self._graph.outputs]
+            return sorted(self._outputs_structure)
+        names, seen = [], {}
+        for tensor in self._graph.outputs:
+            name = tensor._keras_history[0].name
+            count = seen.get(name, 0)
+            seen[name] = count + 1
+            names.append(name if count == 0 else f"{name}_{count}")
+        return names
 
     @property
     def input_shape(self):
@@ -266,6 +280,7 @@ class Functional(Model):
             given = [input_shape[name] for name in self.input_names]
         for tensor, shape in zip(self._graph.inputs, given):
             shapes[id(tensor)] = standardize_shape(shape)
+            self._check_symbolic_input(tensor, shapes[id(tensor)])
         for node in self._graph.nodes:
             if node.is_input:
                 continue
@@ -281,6 +296,15 @@ class Functional(Model):
             return result[0]
         return pack_like(self._outputs_structure, result)
 
+    def _check_symbolic_input(self, tensor, shape) -> None:
+        expected = tensor.shape
+        if len(expected) != len(shape) or any(
+                e is not None and r is not None and e != r
+                for e, r in zip(expected[1:], shape[1:])):
+            raise ValueError(
+                f"Input '{tensor._keras_history[0].name}' of model '{self.name}' is "
+                f"incompatible with the layer: expected shape={expected}, found shape={shape}.")
+
     def build(self, input_shape=None) -> None:
         """A functional model is built when it is made."""
 
@@ -288,7 +312,10 @@ class Functional(Model):
         """Built at construction."""
 
     def output_shape_for(self, input_shape):
-        return self.output_shape
+        """The output shape, or a list of them (in ``output_names`` order) when the outputs
+        were given as a list or dict."""
+        shapes = [t.shape for t in self._graph.outputs]
+        return shapes[0] if isinstance(self._outputs_structure, KerasTensor) else shapes
 
     def check_input_shape(self, input_shape, method: str) -> None:
         """Raise if data shapes (one per input) do not fit the model's inputs."""

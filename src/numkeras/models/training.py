@@ -108,7 +108,8 @@ class Trainer:
     def _multi_output_names(self) -> list[str] | None:
         """The output names of a model with several outputs; None for one output."""
         outputs = getattr(self, "_outputs_structure", None)
-        if isinstance(outputs, (list, tuple, dict)) and len(flatten(outputs)) > 1:
+        if isinstance(outputs, dict) or (isinstance(outputs, (list, tuple))
+                                         and len(flatten(outputs)) > 1):
             return list(self.output_names)
         return None
 
