@@ -22,7 +22,7 @@ import numpy as np
 
 from numkeras.backprop import Tensor
 from numkeras.layers.core import InputLayer
-from numkeras.layers.layer import Layer, standardize_shape
+from numkeras.layers.layer import standardize_shape
 from numkeras.layers.node import KerasTensor, Node, flatten, pack_like
 from numkeras.models.model import Model
 from numkeras.utils import naming
