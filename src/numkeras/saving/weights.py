@@ -29,6 +29,7 @@ from numkeras.layers.layer import Layer
 from numkeras.models.functional import Functional
 from numkeras.models.sequential import Sequential
 from numkeras.optimizers import Optimizer
+from numkeras.saving import hdf5_chunks
 from numkeras.saving.errors import SavingError, UnsafeFileError
 from numkeras.utils import naming
 
@@ -221,6 +222,8 @@ class WeightsFile:
     Only hard links are followed (soft and external links are refused), datasets are read
     after their shape and dtype match what the model expects, and raw storage that points
     outside the file, to external files or to other files (virtual datasets) is refused.
+    Chunked datasets are read with every allocation bounded by the dataset's size
+    (:mod:`numkeras.saving.hdf5_chunks`: no decompression bombs).
     Attributes other than numkeras's own uint8 generator state are never read.
 
     Args:
@@ -383,7 +386,12 @@ class WeightsFile:
         if layout == self.h5py.h5d.CONTIGUOUS:
             self._check_extent(dataset, int(math.prod(shape)) * dtype.itemsize)
         try:
-            value = np.asarray(dataset[()])
+            if layout == self.h5py.h5d.CHUNKED:  # chunk sizes and compression bounded there
+                value = hdf5_chunks.read_chunked(dataset, self.size, self.description)
+            else:
+                value = np.asarray(dataset[()])
+        except SavingError:
+            raise
         except Exception as error:
             raise SavingError(f"{self.description}: cannot read dataset '{name}' ({error}); the "
                               f"file is truncated or corrupt.") from error
