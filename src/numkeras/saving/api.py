@@ -6,6 +6,7 @@ during a save leaves the previous file intact.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -27,6 +28,34 @@ def _describe(filepath) -> str:
 
 def _is_file_object(filepath) -> bool:
     return hasattr(filepath, "read") or hasattr(filepath, "write")
+
+
+@contextlib.contextmanager
+def _reading(description: str):
+    """Every failure while reading a file becomes a :class:`SavingError` naming the file.
+
+    The readers check what they can and raise SavingError themselves; this is the net under
+    them for what a damaged file can still provoke in h5py, zipfile or a layer's constructor
+    (a UnicodeEncodeError from a mangled attribute, a MemoryError, ...). Errors of the file
+    system itself (no such file, no permission) stay OSErrors, as Keras raises them.
+    """
+    try:
+        yield
+    except SavingError:
+        raise
+    except OSError as error:
+        if error.errno is None:  # h5py and zipfile report a corrupt file as a bare OSError
+            raise SavingError(f"{description} could not be read ({error}); the file is "
+                              f"truncated or corrupt.") from error
+        raise
+    except MemoryError as error:
+        raise SavingError(f"{description} needs more memory to load than is available."
+                          ) from error
+    except Exception as error:  # noqa: BLE001 - re-raised as the one error type of files
+        text = str(error)[:300]
+        raise SavingError(f"{description} could not be read: {type(error).__name__}: {text}. "
+                          f"The file is corrupt or not a model saved by Keras or "
+                          f"numkeras.") from error
 
 
 def save_model(model, filepath, overwrite: bool = True, zipped=None, **kwargs) -> None:
@@ -84,10 +113,12 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
     if custom_objects is not None and not isinstance(custom_objects, dict):
         raise TypeError(f"custom_objects must be a dict of name -> class or function, received "
                         f"{type(custom_objects).__name__}.")
-    kind = _sniff(filepath, description)
-    if kind == "zip":
-        return archive.load_archive(filepath, description, custom_objects, compile, safe_mode)
-    return legacy_h5.load_model(filepath, description, custom_objects, compile, safe_mode)
+    with _reading(description):
+        kind = _sniff(filepath, description)
+        if kind == "zip":
+            return archive.load_archive(filepath, description, custom_objects, compile,
+                                        safe_mode)
+        return legacy_h5.load_model(filepath, description, custom_objects, compile, safe_mode)
 
 
 def _sniff(filepath, description: str) -> str:
@@ -134,16 +165,17 @@ def load_weights(model, filepath, skip_mismatch: bool = False) -> None:
     that do not fit are skipped with a warning).
     """
     description = _describe(filepath)
-    if _sniff(filepath, description) == "zip":
-        archive.load_archive_weights(model, filepath, description, skip_mismatch)
-        return
-    if _is_file_object(filepath):
-        filepath = filepath.read()
-    with weights_module.WeightsFile(filepath, description) as weights:
-        if legacy_h5.is_legacy(weights):
-            legacy_h5.load_weights(model, weights, skip_mismatch)
-        else:
-            weights_module.load_into(model, weights, skip_mismatch=skip_mismatch)
+    with _reading(description):
+        if _sniff(filepath, description) == "zip":
+            archive.load_archive_weights(model, filepath, description, skip_mismatch)
+            return
+        if _is_file_object(filepath):
+            filepath = filepath.read()
+        with weights_module.WeightsFile(filepath, description) as weights:
+            if legacy_h5.is_legacy(weights):
+                legacy_h5.load_weights(model, weights, skip_mismatch)
+            else:
+                weights_module.load_into(model, weights, skip_mismatch=skip_mismatch)
 
 
 def model_to_json(model, **kwargs) -> str:

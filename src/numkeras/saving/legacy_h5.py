@@ -55,14 +55,14 @@ def _attribute(weights: WeightsFile, node, name: str):
     try:
         attrs = node.attrs
         if name in attrs:
-            return _read_attribute(weights, attrs, name, where)
+            return _read_attribute(weights, node, name, where)
         if f"{name}0" not in attrs:
             return None
         parts, index = [], 0
         while f"{name}{index}" in attrs:
             if index >= _MAX_CHUNKS:
                 raise SavingError(f"{where} is split into more than {_MAX_CHUNKS} parts.")
-            parts.extend(_as_list(_read_attribute(weights, attrs, f"{name}{index}", where)))
+            parts.extend(_as_list(_read_attribute(weights, node, f"{name}{index}", where)))
             index += 1
         return parts
     except SavingError:
@@ -71,8 +71,9 @@ def _attribute(weights: WeightsFile, node, name: str):
         raise SavingError(f"{where} cannot be read ({error}); the file is corrupt.") from error
 
 
-def _read_attribute(weights: WeightsFile, attrs, name: str, where: str):
+def _read_attribute(weights: WeightsFile, node, name: str, where: str):
     h5py = weights.h5py
+    attrs = node.attrs
     attribute = attrs.get_id(name)
     shape, dtype = attribute.shape, attribute.dtype
     if shape is not None and (len(shape) > 1 or (shape and shape[0] > _MAX_NAMES)):
@@ -80,6 +81,7 @@ def _read_attribute(weights: WeightsFile, attrs, name: str, where: str):
     is_text = dtype.kind in "SU" or h5py.check_string_dtype(dtype) is not None
     if not is_text and not (dtype.kind == "f" and shape and shape[0] == 0):
         raise SavingError(f"{where} has dtype {dtype}; expected text.")
+    weights.check_text_attribute(node, name)
     return attrs[name]
 
 
@@ -127,7 +129,9 @@ def _json_attribute(weights: WeightsFile, name: str):
         text = _text(value)
     except (SavingError, UnicodeDecodeError) as error:
         raise SavingError(f"{where} is not text ({error}).") from error
-    return parse_json(text.encode("utf-8"), where)
+    # h5py hands undecodable bytes back as lone surrogates: encoding them back gives the
+    # file's bytes, which parse_json then reports as not UTF-8.
+    return parse_json(text.encode("utf-8", "surrogateescape"), where)
 
 
 # ----- loading -----

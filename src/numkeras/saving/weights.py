@@ -29,7 +29,7 @@ from numkeras.layers.layer import Layer
 from numkeras.models.functional import Functional
 from numkeras.models.sequential import Sequential
 from numkeras.optimizers import Optimizer
-from numkeras.saving import hdf5_chunks
+from numkeras.saving import hdf5_chunks, hdf5_heaps
 from numkeras.saving.errors import SavingError, UnsafeFileError
 from numkeras.utils import naming
 
@@ -234,6 +234,7 @@ class WeightsFile:
     def __init__(self, source, description: str):
         h5py = self.h5py = h5py_module()
         self.description = description
+        self._source, self._heap_objects = source, None
         if isinstance(source, (bytes, bytearray, memoryview)):
             head, self.size = bytes(source[:8]), len(source)
             opener = io.BytesIO(bytes(source))
@@ -253,6 +254,20 @@ class WeightsFile:
 
     def close(self) -> None:
         self.file.close()
+
+    def check_text_attribute(self, node, name: str) -> None:
+        """Check, before libhdf5 reads it, the storage of text attribute ``name`` of ``node``:
+        the file's global heaps (once; libhdf5 can loop forever on a corrupt one) and the
+        lengths the attribute declares (libhdf5 allocates them before reading)."""
+        if self._heap_objects is None:
+            self._heap_objects = hdf5_heaps.check_global_heaps(self._source, self.description)
+        try:
+            address = self.h5py.h5o.get_info(node.id).addr
+        except Exception as error:
+            raise SavingError(f"{self.description}: cannot locate '{node.name}' ({error}); "
+                              f"the file is corrupt.") from error
+        hdf5_heaps.check_attribute(self._source, address, name, self._heap_objects,
+                                   f"{self.description}, '{node.name}'")
 
     def __enter__(self):
         return self
@@ -347,7 +362,7 @@ class WeightsFile:
                 continue
             try:
                 address = self.h5py.h5o.get_info(node.id).addr
-            except (KeyError, OSError, RuntimeError, ValueError):
+            except (KeyError, OSError, OverflowError, RuntimeError, ValueError):
                 address = child_path
             if isinstance(node, self.h5py.Dataset):
                 found.append(child_path)
