@@ -3,24 +3,30 @@
 Usage::
 
     git worktree add /tmp/base <commit>        # the tree to compare against
-    python benchmarks/compare_step.py /tmp/base/src src [--rounds 5] [--steps 300]
+    python benchmarks/compare_step.py /tmp/base/src src [--rounds 5] [--steps 300] \
+        [--write docs/benchmarks.md --label "functional graph (issue 11)"]
 
 Each round runs one short process per tree (alternating which goes first), and each process
 times ``model.train_step`` and ``model.predict_step`` on the lecture's model (Flatten 28x28 ->
 Dense 128 relu -> Dense 10 softmax, Adam, batch 32) on random data after a warm-up, reporting
 the median microseconds per step (one BLAS thread unless ``--threads``). Interleaving keeps
 a busy machine's load from favouring one side. The result is the ratio of the medians over
-rounds (new / base).
+rounds (new / base). ``--write`` puts the table in a section at the end of the report, which
+run.py keeps when it rewrites the rest.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
+import platform
 import statistics
 import subprocess
 import sys
+
+MARKER = "<!-- Written by benchmarks/compare_step.py; run.py keeps this section. -->"
 
 _WORKER = r"""
 import json, statistics, sys, time
@@ -69,18 +75,41 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
+    parser.add_argument("--write", metavar="REPORT", help="add the table to this report")
+    parser.add_argument("--label", default="Change", help="what the new tree changes")
     args = parser.parse_args()
     results = {"base": [], "new": []}
     for round_index in range(args.rounds):
         order = ("base", "new") if round_index % 2 == 0 else ("new", "base")
         for side in order:
             results[side].append(run(getattr(args, side), args.steps, args.threads))
-    print("| figure | base (us) | new (us) | new / base |")
-    print("|---|---:|---:|---:|")
+    table = ["| figure | base (us) | new (us) | new / base |", "|---|---:|---:|---:|"]
     for key in ("train_step_us", "predict_step_us"):
         base = statistics.median(r[key] for r in results["base"])
         new = statistics.median(r[key] for r in results["new"])
-        print(f"| {key[:-3]} | {base:.1f} | {new:.1f} | {new / base:.3f} |")
+        table.append(f"| {key[:-3]} | {base:.1f} | {new:.1f} | {new / base:.3f} |")
+    print("\n".join(table))
+    if args.write:
+        write_section(args, table)
+
+
+def write_section(args, table: list[str]) -> None:
+    """Replace (or add) the section after MARKER at the end of the report."""
+    with open(args.write, encoding="utf-8") as file:
+        text = file.read()
+    at = text.find(MARKER)
+    head = (text if at < 0 else text[:at]).rstrip("\n") + "\n\n"
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    section = [MARKER, "", "## The lecture's step before and after a change", "",
+               f"{args.label}: `python benchmarks/compare_step.py {args.base} {args.new} "
+               f"--rounds {args.rounds} --steps {args.steps}`, {when}, {platform.machine()}, "
+               f"{os.cpu_count()} CPUs, load {load} at the end; {args.threads} BLAS "
+               f"thread(s); medians of per-step medians over the rounds.", "", *table, ""]
+    tmp = f"{args.write}.tmp"
+    with open(tmp, "w", encoding="utf-8") as file:
+        file.write(head + "\n".join(section))
+    os.replace(tmp, args.write)
 
 
 if __name__ == "__main__":

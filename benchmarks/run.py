@@ -50,7 +50,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-import report  # noqa: E402 - after the sys.path line above
+import compare_step  # noqa: E402 - after the sys.path line above
+import report  # noqa: E402
 from _common import RESULT_MARKER, TRAINING, save_data  # noqa: E402
 
 SYSTEMS = ("numkeras", "numkeras-fast", "keras-tensorflow", "keras-jax", "torch",
@@ -389,11 +390,24 @@ def run_profile(args, data_dir: str, system: str) -> str | None:
     return done.stdout.strip()
 
 
+def kept_sections(path: str) -> str:
+    """The part of an existing report that other scripts write (from the marker
+    compare_step.py puts there to the end), kept when the report is rewritten."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            old = file.read()
+    except OSError:
+        return ""
+    at = old.find(compare_step.MARKER)
+    return "" if at < 0 else "\n" + old[at:]
+
+
 def write_report(args, meta: dict, results: dict) -> None:
     text = report.markdown(meta, results)
     print(text)
     if not args.no_write:
         os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
+        text += kept_sections(args.output)
         with open(args.output, "w", encoding="utf-8") as out:
             out.write(text)
         log(f"wrote {args.output}")
