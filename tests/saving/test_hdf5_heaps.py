@@ -146,5 +146,39 @@ def test_attributes_in_dense_storage_are_refused(tmp_path):
         keras.models.load_model(copy)
 
 
+def test_text_that_is_not_utf8_is_a_saving_error(tmp_path):
+    """h5py hands undecodable bytes back as lone surrogates (UnicodeEncodeError seen)."""
+    path = tmp_path / "m.h5"
+    with h5py.File(path, "w") as store:
+        store.attrs.create("model_config", data=b"\xff\xfe{}", dtype=h5py.string_dtype())
+    with pytest.raises(SavingError, match=r"m\.h5.*model_config.*not UTF-8"):
+        keras.models.load_model(path)
+
+
+@pytest.mark.parametrize("error", [UnicodeEncodeError("utf-8", "\udcff", 0, 1, "surrogates"),
+                                   OverflowError("Python int too large"), KeyError("x"),
+                                   MemoryError(), OSError("Unable to synchronously read")])
+def test_any_failure_while_reading_is_a_saving_error_naming_the_file(tmp_path, monkeypatch,
+                                                                     error):
+    """The net under the readers: whatever a damaged file provokes in h5py or zipfile."""
+    path = tmp_path / "m.h5"
+    small_model().save(path)
+
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(legacy_h5, "_load_layer_weights", fail)
+    with pytest.raises(SavingError, match=r"m\.h5") as raised:
+        keras.models.load_model(path)
+    assert raised.value.__cause__ is error
+    with pytest.raises(SavingError, match=r"m\.h5"):
+        small_model().load_weights(path)
+
+
+def test_file_system_errors_stay_os_errors(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        keras.models.load_model(tmp_path / "missing.h5")
+
+
 def test_module_examples():
     assert doctest.testmod(hdf5_heaps).failed == 0

@@ -41,7 +41,7 @@ def _reading(description: str):
     """
     try:
         yield
-    except SavingError:
+    except (SavingError, FileNotFoundError, IsADirectoryError, PermissionError):
         raise
     except OSError as error:
         if error.errno is None:  # h5py and zipfile report a corrupt file as a bare OSError
