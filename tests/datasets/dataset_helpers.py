@@ -71,7 +71,9 @@ class FileServer:
     """An HTTP server on 127.0.0.1 (port 0) serving ``routes``: ``{"/path": (mode, bytes)}``.
 
     Modes: ``ok``; ``no-length`` (no Content-Length, body then close); ``drop`` (announce the
-    full length, send half, close the socket); ``stall`` (headers, then silence); ``404``.
+    full length, send half, close the socket); ``stall`` (headers, then silence); ``endless``
+    (no Content-Length, the body over and over until the client hangs up, at most 64 MiB);
+    ``404``.
     ``hits`` counts requests per path.
     """
 
@@ -90,12 +92,18 @@ class FileServer:
                     return
                 self.send_response(200)
                 self.send_header("Content-Type", "application/octet-stream")
-                if mode != "no-length":
+                if mode not in ("no-length", "endless"):
                     self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 if mode == "stall":
                     self.wfile.flush()
                     server.release.wait(10)
+                elif mode == "endless":
+                    try:
+                        for _ in range((64 << 20) // max(1, len(body))):
+                            self.wfile.write(body)
+                    except OSError:  # the client stopped reading: what it should do
+                        pass
                 elif mode == "drop":
                     self.wfile.write(body[: len(body) // 2])
                     self.wfile.flush()

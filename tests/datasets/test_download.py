@@ -201,3 +201,33 @@ def test_download_result_is_parsed_exactly(server, monkeypatch):
     assert x_train.shape == (1, 28, 28) and x_test.shape == (0, 28, 28)
     assert y_train.shape == (1,) and y_test.shape == (0,)
     assert np.array_equal(x_train, arrays["train_images"])
+
+
+@pytest.mark.parametrize("size", [len(BLOB), None])
+def test_an_endless_body_is_cut_at_the_expected_size(server, tmp_path, monkeypatch, size):
+    """No Content-Length and a body that never ends: reading stops one byte past the size the
+    caller expects (or past MAX_UNKNOWN_SIZE when it expects none), nothing is kept."""
+    from numkeras.datasets import download as download_module
+
+    monkeypatch.setattr(download_module, "MAX_UNKNOWN_SIZE", 3 * len(BLOB))  # a fast test
+    url = server.serve("files", {"blob.bin": BLOB}, mode="endless") + "blob.bin"
+    with pytest.raises(DownloadError, match="sends more than the"):
+        download(url, tmp_path / "blob.bin", sha256=DIGEST, size=size, quiet=True)
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("url", ["htp://example.org/", "http:/example.org", "example.org",
+                                 "http://example.org:99999/", "http://[::1/", "ftp://x/",
+                                 "http://exa mple.org/"])
+def test_a_malformed_url_is_one_clear_error(tmp_path, url):
+    with pytest.raises(DownloadError, match="not a valid http://, https:// or file:// address"):
+        download(url + "blob.bin", tmp_path / "blob.bin", sha256=DIGEST, quiet=True)
+    with pytest.raises(DownloadError, match="base_url argument"):
+        fashion_mnist.load_data(base_url=url, quiet=True)
+
+
+def test_a_malformed_mirror_setting_names_the_setting(monkeypatch):
+    monkeypatch.setenv("NUMKERAS_DATASETS_URL", "htp:/mirror")
+    with pytest.raises(DownloadError) as error:
+        fashion_mnist.load_data(quiet=True)
+    assert "NUMKERAS_DATASETS_URL" in str(error.value) and "\n" not in str(error.value)

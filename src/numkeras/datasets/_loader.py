@@ -221,10 +221,13 @@ def _missing(names) -> str:
 
 
 def _base_url(spec: DatasetSpec, base_url: str | None) -> str:
+    """Where to download from; a malformed setting is a one-line DownloadError naming it."""
     if base_url:
+        _download.check_url(base_url, "the base_url argument")
         return base_url.rstrip("/") + "/"
     mirror = os.environ.get("NUMKERAS_DATASETS_URL")
     if mirror:
+        _download.check_url(mirror, "the NUMKERAS_DATASETS_URL setting (or unset it)")
         return f"{mirror.rstrip('/')}/{spec.name}/"
     return spec.base_url
 

@@ -4,8 +4,10 @@ at all.
 The body is streamed to a temporary file next to the destination while its SHA-256 is computed;
 the length is checked against ``Content-Length`` and the digest against the expected one, and
 only then is the temporary file renamed over the destination (an atomic step on POSIX and
-Windows). On any failure the temporary file is deleted and :class:`DownloadError` names the URL
-and the problem, so an interrupted or corrupt transfer never leaves a bad file behind.
+Windows). Reading stops one byte past the expected size (or, when no size is known, past the
+``Content-Length``, or past ``MAX_UNKNOWN_SIZE``), so an endless body cannot fill the disk.
+On any failure the temporary file is deleted and :class:`DownloadError` names the URL and the
+problem, so an interrupted or corrupt transfer never leaves a bad file behind.
 
 >>> import pathlib, tempfile
 >>> source = pathlib.Path(tempfile.mkdtemp()) / "hello.txt"
@@ -26,6 +28,8 @@ import sys
 from numkeras.utils.files import atomic_file
 
 _CHUNK = 1 << 16
+MAX_UNKNOWN_SIZE = 1 << 32  # bytes read at most when neither the caller nor the server says
+_SCHEMES = ("http", "https", "file")
 DEFAULT_TIMEOUT = 60.0  # seconds of silence on the socket before giving up
 USER_AGENT = "numkeras-datasets (+https://github.com/numkeras)"
 
@@ -83,6 +87,7 @@ def download(url: str, destination: str | os.PathLike, *, sha256: str, size: int
         DownloadError: HTTP error, connection error, timeout, truncated body or wrong checksum;
             the temporary file is gone and ``destination`` is untouched.
     """
+    check_url(url)
     destination = pathlib.Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
     attempts = 1 + max(0, retries)
@@ -99,6 +104,31 @@ def download(url: str, destination: str | os.PathLike, *, sha256: str, size: int
             if not quiet:
                 print(f"Retrying {url} after: {problem}", file=stream or sys.stderr)
     raise AssertionError("unreachable")
+
+
+def check_url(url, setting: str = "the base URL (NUMKERAS_DATASETS_URL or base_url=)") -> None:
+    """A DownloadError unless ``url`` is an absolute http(s) or file URL that urllib can
+    open (a malformed mirror setting must say so, not raise from deep inside urllib).
+
+    >>> try:
+    ...     check_url("htp:/example.org", "NUMKERAS_DATASETS_URL")
+    ... except DownloadError as error:
+    ...     print(str(error)[-72:])
+    valid http://, https:// or file:// address. Check NUMKERAS_DATASETS_URL.
+    """
+    import urllib.parse
+
+    try:
+        parts = urllib.parse.urlsplit(url)
+        _ = parts.port  # a ValueError if the port is not a number in range
+        valid = parts.scheme in _SCHEMES and (parts.scheme == "file" or bool(parts.hostname)) \
+            and not any(c.isspace() or ord(c) < 32 for c in url)
+    except (TypeError, ValueError, AttributeError):  # not a string; a bad port or IPv6 address
+        valid = False
+    if not valid:
+        raise DownloadError(
+            f"Could not download {url!r}: not a valid http://, https:// or file:// address. "
+            f"Check {setting}.")
 
 
 def _download_once(url, destination, sha256, size, timeout, quiet, stream) -> pathlib.Path:
@@ -151,6 +181,7 @@ def _stream_body(response, out, url, temp, size, quiet, stream):
         raise DownloadError(f"Could not download {url}: the server announces {declared:,} bytes, "
                             f"expected {size:,}. It serves a different file; nothing was saved.")
     total = declared if declared is not None else size
+    limit = size if size is not None else declared if declared is not None else MAX_UNKNOWN_SIZE
     bar = None
     if not quiet:
         from numkeras.utils.progbar import Progbar
@@ -160,9 +191,13 @@ def _stream_body(response, out, url, temp, size, quiet, stream):
     digest = hashlib.sha256()
     received = 0
     while True:
-        chunk = response.read(_CHUNK)
+        chunk = response.read(min(_CHUNK, limit + 1 - received))
         if not chunk:
             break
+        if received + len(chunk) > limit:
+            raise DownloadError(f"Could not download {url}: the server sends more than the "
+                                f"{limit:,} bytes expected; stopped reading. It serves a "
+                                f"different file; nothing was saved.")
         try:
             out.write(chunk)
         except OSError as error:  # a full disk is not a network problem: no retry
