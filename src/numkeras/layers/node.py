@@ -118,6 +118,18 @@ def pack_like(structure, leaves: list):
     return rebuild(structure)
 
 
+def check_dict_keys(given: dict, names: list, what: str) -> None:
+    """Raise if the keys of ``given`` are not exactly ``names``, listing the unknown and the
+    missing ones (``what`` says whose keys: "Model 'm' expects inputs named ...")."""
+    unknown = sorted(set(given) - set(names))
+    missing = [name for name in names if name not in given]
+    if unknown or missing:
+        raise ValueError(
+            f"{what} {names}; the dict passed has keys {sorted(given)}"
+            + (f" (unknown: {unknown})" if unknown else "")
+            + (f" (missing: {missing})" if missing else "") + ".")
+
+
 def is_symbolic(structure) -> bool:
     """Whether ``structure`` holds a KerasTensor (fast for the single-array case)."""
     if isinstance(structure, KerasTensor):

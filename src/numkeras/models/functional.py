@@ -23,7 +23,7 @@ import numpy as np
 from numkeras.backprop import Tensor
 from numkeras.layers.core import InputLayer
 from numkeras.layers.layer import standardize_shape
-from numkeras.layers.node import KerasTensor, Node, flatten, pack_like
+from numkeras.layers.node import KerasTensor, Node, check_dict_keys, flatten, pack_like
 from numkeras.models.model import Model
 from numkeras.utils import naming
 
@@ -250,14 +250,7 @@ class Functional(Model):
         dict keyed by input names; a clear error for a wrong count or unknown keys."""
         names = self.input_names
         if isinstance(inputs, dict):
-            unknown = sorted(set(inputs) - set(names))
-            missing = [name for name in names if name not in inputs]
-            if unknown or missing:
-                raise ValueError(
-                    f"Model '{self.name}' expects inputs named {names}; the dict passed has "
-                    f"keys {sorted(inputs)}"
-                    + (f" (unknown: {unknown})" if unknown else "")
-                    + (f" (missing: {missing})" if missing else "") + ".")
+            check_dict_keys(inputs, names, f"Model '{self.name}' expects inputs named")
             return [inputs[name] for name in names]
         if isinstance(inputs, (list, tuple)) and _is_array_list(inputs):
             if len(inputs) != len(names):

@@ -17,7 +17,7 @@ from numkeras import callbacks as callbacks_module
 from numkeras import config, losses, metrics as metrics_module, optimizers
 from numkeras.backprop import ParameterBuffer, Tensor, no_grad, ops, structure_version
 from numkeras.backprop import blas, memory
-from numkeras.layers.node import flatten
+from numkeras.layers.node import check_dict_keys, flatten
 from numkeras.models.compile_utils import OutputHeads
 from numkeras.utils import data
 
@@ -283,13 +283,7 @@ class Trainer:
                 y = next(iter(y.values()))
             return data.check_array(y, "y", allow_none=allow_none)
         if isinstance(y, dict):
-            unknown = sorted(set(y) - set(names))
-            missing = [name for name in names if name not in y]
-            if unknown or missing:
-                raise ValueError(
-                    f"Model '{self.name}' has outputs {names}; the targets dict `y` has keys "
-                    f"{sorted(y)}" + (f" (unknown: {unknown})" if unknown else "")
-                    + (f" (missing: {missing})" if missing else "") + ".")
+            check_dict_keys(y, names, f"Model '{self.name}' has outputs (targets `y`)")
             y = [y[name] for name in names]
         elif not isinstance(y, (list, tuple)) or len(y) != len(names):
             count = len(y) if isinstance(y, (list, tuple)) else 1
