@@ -306,3 +306,12 @@ def test_mixed_float_types_get_a_clear_error():
     model.compile(loss="mse")
     with pytest.raises(ValueError, match=r"dense/kernel \(float64\).*same dtype"):
         model.fit(np.ones((4, 3)), np.ones(4), verbose=0)
+
+
+@pytest.mark.parametrize("method", ["fit", "evaluate"])
+def test_fit_and_evaluate_refuse_empty_data(method):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(ValueError, match=f"`{method}\\(\\)` received no samples"):
+        getattr(model, method)(np.zeros((0, 3)), np.zeros((0, 1)), verbose=0)
+    assert model.predict(np.zeros((0, 3)), verbose=0).shape == (0, 1)  # as Keras

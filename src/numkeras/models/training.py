@@ -250,7 +250,10 @@ class Trainer:
             f"x[{name!r}]": a for name, a in zip(self.input_names, x)}
         arrays.update({"y": y} if not isinstance(y, list) else {
             f"y[{name!r}]": a for name, a in zip(self.output_names, y)})
-        data.check_lengths(**arrays, sample_weight=sample_weight)
+        count = data.check_lengths(**arrays, sample_weight=sample_weight)
+        if count == 0 and method != "predict":  # Keras would silently do nothing
+            raise ValueError(f"`{method}()` received no samples (x has length 0). Pass at "
+                             f"least one sample.")
         self._build_for(_shape_of(x), method)
         if y is not None and self._heads is not None:
             self._heads.resolve(y, self._output_list(self.output_shape_for(_shape_of(x))))
