@@ -60,6 +60,8 @@ class Model(Trainer, Layer):
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         """A layer by name or by index in ``layers``."""
+        if name is None and index is None:
+            raise ValueError("Provide either a layer name or layer index at `get_layer`.")
         if index is not None:
             if not -len(self.layers) <= index < len(self.layers):
                 raise ValueError(f"Was asked to retrieve layer at index {index} but model only "
