@@ -735,3 +735,45 @@ def test_repr_and_trainer_hooks():
     assert repr(optimizer) == "<SGD name=sgd, learning_rate=0.009999999776482582, iterations=0>"
     assert optimizer.scale_loss(3.0) == 3.0
     optimizer.finalize_variable_values([])
+
+
+# ----- hyper-parameters must be finite and within the float type (issue 15, item 4) -----
+@pytest.mark.parametrize("name, kwargs", [
+    ("sgd", {"learning_rate": 1e300}), ("adam", {"learning_rate": float("inf")}),
+    ("adam", {"epsilon": 1e300}), ("adam", {"epsilon": float("inf")}),
+    ("rmsprop", {"momentum": 1e39}), ("adagrad", {"initial_accumulator_value": 1e40}),
+    ("sgd", {"weight_decay": float("inf")}), ("adam", {"clipnorm": float("inf")}),
+    ("adam", {"learning_rate": float("nan")}), ("sgd", {"momentum": 1.5}),
+    ("adam", {"beta_1": -0.1}),
+])
+def test_hyper_parameters_out_of_range_are_refused(name, kwargs):
+    from numkeras import optimizers
+
+    (argument,) = kwargs
+    with pytest.raises(ValueError, match=f"`{argument}`"):
+        optimizers.get({"class_name": name, "config": kwargs})
+
+
+def test_a_learning_rate_set_later_is_checked_too():
+    from numkeras import optimizers
+
+    optimizer = optimizers.SGD()
+    with pytest.raises(ValueError, match="float32 can hold"):
+        optimizer.learning_rate = 1e300
+    assert optimizer.learning_rate == pytest.approx(0.01)
+
+
+def test_a_schedule_returning_a_rate_beyond_float32_is_an_error_at_its_step():
+    from numkeras import optimizers
+
+    optimizer = optimizers.SGD(learning_rate=lambda: 1e300)
+    with pytest.raises(ValueError, match="returned 1e\\+300 at iteration 0"):
+        optimizer.learning_rate
+    schedule = optimizers.schedules.ExponentialDecay(1.0, decay_steps=1, decay_rate=1e10)
+    optimizer = optimizers.SGD(learning_rate=schedule)
+    weights = Variable(np.ones(2, np.float32))
+    for _ in range(4):  # rates 1, 1e10, 1e20, 1e30; then 1e40, beyond float32
+        optimizer.apply([np.ones(2, np.float32)], [weights])
+    with pytest.raises(ValueError, match="at iteration 4"):
+        optimizer.apply([np.ones(2, np.float32)], [weights])
+    assert np.isfinite(weights.data).all()

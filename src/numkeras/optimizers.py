@@ -65,15 +65,33 @@ def _f32(value) -> float:
 
 def _real(name: str, value, low: float | None = None, high: float | None = None,
           allow_none: bool = False) -> float | None:
-    """``value`` as a float after checking it is a number within [low, high]."""
+    """``value`` as a float after checking it is a number within [low, high] that the float
+    type of the weights can hold (1e300 would be inf in float32, and then every update too).
+
+    >>> _real("epsilon", 1e300, 0.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: Argument `epsilon` must be a finite number that float32 can hold (at most \
+3.4e+38). Received: epsilon=1e+300
+    """
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
         raise ValueError(f"Argument `{name}` must be a number. Received: {name}={value!r}")
+    _check_representable(name, value)
     if (low is not None and value < low) or (high is not None and value > high):
         bounds = f"in [{low}, {high}]" if high is not None else f">= {low}"
         raise ValueError(f"Argument `{name}` must be {bounds}. Received: {name}={value!r}")
     return float(value)
+
+
+def _check_representable(name: str, value) -> None:
+    """A finite ``value`` that stays finite in ``config.floatx()``, else a ValueError."""
+    dtype = np.dtype(config.floatx())
+    largest = float(np.finfo(dtype).max)
+    if not math.isfinite(value) or abs(value) > largest:
+        raise ValueError(f"Argument `{name}` must be a finite number that {dtype.name} can "
+                         f"hold (at most {largest:.2g}). Received: {name}={value!r}")
 
 
 def _positive(name: str, value) -> float | None:
@@ -244,9 +262,18 @@ class Optimizer:
         schedule = self._schedule
         if schedule is None:
             return float(self._lr)
-        if isinstance(schedule, schedules.LearningRateSchedule):
-            return _f32(schedule(int(self._iterations)))
-        return _f32(schedule())
+        with np.errstate(over="ignore"):  # an overflow is reported below
+            if isinstance(schedule, schedules.LearningRateSchedule):
+                rate = schedule(int(self._iterations))
+            else:
+                rate = schedule()
+            value = _f32(rate)
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(
+                f"The learning rate schedule {schedule!r} of optimizer '{self.name}' returned "
+                f"{rate!r} at iteration {int(self._iterations)}; a learning rate must be a "
+                f"non-negative number that float32 can hold. Fix the schedule's parameters.")
+        return value
 
     @learning_rate.setter
     def learning_rate(self, value) -> None:
@@ -262,6 +289,12 @@ class Optimizer:
             raise ValueError(
                 "Argument `learning_rate` should be a non-negative float, a LearningRateSchedule "
                 f"or a callable returning the rate. Received: learning_rate={value!r}"
+            )
+        if value > float(np.finfo(self._lr.dtype).max):  # would be stored as inf
+            raise ValueError(
+                f"Argument `learning_rate` must be a number that {self._lr.dtype.name} can hold "
+                f"(at most {float(np.finfo(self._lr.dtype).max):.2g}); such a rate would make "
+                f"every weight inf or NaN at the first step. Received: learning_rate={value!r}"
             )
         if self._schedule is not None:
             # A float replaces the schedule; Keras then tracks a learning_rate variable again.

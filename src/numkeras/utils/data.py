@@ -1,6 +1,8 @@
 """Array checks, validation splits, batching and one-hot labels (NumPy only).
 
 Training data is never copied whole: batches are gathered and cast to float32 one at a time.
+A value that is finite in its own type but beyond the range of the type it is cast to (1e39 in
+float64 becomes inf in float32) is refused like NaN, both by the checks and by the cast itself.
 """
 
 from __future__ import annotations
@@ -8,6 +10,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+from numkeras import config
+
+_SCAN_ELEMENTS = 1 << 20  # scans go block by block: no mask the size of the data
 
 
 def check_array(array, argument: str, *, allow_none: bool = False,
@@ -41,16 +47,66 @@ def check_array(array, argument: str, *, allow_none: bool = False,
     return array
 
 
-def check_finite(array: np.ndarray, argument: str) -> None:
-    """Raise if a float ``array`` holds NaN or inf, naming the count and the first index."""
+def check_finite(array: np.ndarray, argument: str, dtype=None) -> None:
+    """Raise if ``array`` holds NaN or inf, or a value that becomes inf when cast to ``dtype``
+    (default: ``config.floatx()``, what models compute in), naming the count and first index.
+
+    >>> check_finite(np.array([1.0, 1e39]), "x")
+    Traceback (most recent call last):
+    ...
+    ValueError: Argument `x` holds 1 value(s) beyond the range of float32 (largest 3.4e+38), \
+which would become inf when cast (first 1e+39 at index (1,)). Scale the data down, or compute \
+in float64 (keras.config.set_floatx('float64')).
+    """
     if array.dtype.kind == "f":
-        bad = ~np.isfinite(array)
-        if bad.any():
-            first = tuple(int(i) for i in np.argwhere(bad)[0])
+        count, first = _scan(array, lambda block: ~np.isfinite(block))
+        if count:
             raise ValueError(
-                f"Argument `{argument}` contains {int(bad.sum())} NaN or infinite value(s) "
+                f"Argument `{argument}` contains {count} NaN or infinite value(s) "
                 f"(first at index {first}). Clean or impute the data first."
             )
+    target = np.dtype(config.floatx() if dtype is None else dtype)
+    if _may_overflow(array.dtype, target):
+        limit = float(np.finfo(target).max)
+        count, first = _scan(array, lambda block: np.abs(block) > limit)
+        if count:
+            raise _overflow_error(argument, count, first, array[first], target)
+
+
+def _may_overflow(source: np.dtype, target: np.dtype) -> bool:
+    """Whether casting ``source`` values to the float type ``target`` can give inf."""
+    if target.kind != "f":
+        return False
+    if source.kind == "f":
+        return float(np.finfo(source).max) > float(np.finfo(target).max)
+    if source.kind in "iu":
+        return int(np.iinfo(source).max) > float(np.finfo(target).max)
+    return False
+
+
+def _scan(array: np.ndarray, bad) -> tuple[int, tuple | None]:
+    """How many elements ``bad(block)`` marks, and the index of the first, reading ``array``
+    in blocks of rows (a memmap is read once, with no mask the size of the data)."""
+    if array.ndim == 0 or array.size == 0:
+        return (int(bad(array)), ()) if array.ndim == 0 and bad(array) else (0, None)
+    rows = max(1, _SCAN_ELEMENTS // max(1, array[0].size))
+    count, first = 0, None
+    for start in range(0, len(array), rows):
+        mask = bad(array[start:start + rows])
+        found = int(np.count_nonzero(mask))
+        if found and first is None:
+            index = np.argwhere(mask)[0]
+            first = (start + int(index[0]),) + tuple(int(i) for i in index[1:])
+        count += found
+    return count, first
+
+
+def _overflow_error(argument: str, count: int, first, value, target: np.dtype) -> ValueError:
+    return ValueError(
+        f"Argument `{argument}` holds {count} value(s) beyond the range of {target.name} "
+        f"(largest {float(np.finfo(target).max):.2g}), which would become inf when cast "
+        f"(first {float(value):.3g} at index {first}). Scale the data down, or compute in "
+        f"float64 (keras.config.set_floatx('float64')).")
 
 
 def check_lengths(**arrays) -> int:
@@ -93,12 +149,35 @@ def batch_slices(n: int, batch_size: int, order: np.ndarray | None = None):
         yield slice(start, stop) if order is None else order[start:stop]
 
 
-def take(array: np.ndarray | None, index, dtype=None) -> np.ndarray | None:
-    """One batch of ``array`` (a view for slices), cast to ``dtype`` when given."""
+def take(array: np.ndarray | None, index, dtype=None, argument: str = "x"
+         ) -> np.ndarray | None:
+    """One batch of ``array`` (a view for slices), cast to ``dtype`` when given.
+
+    A finite value that the cast turns into inf is an error, not a silent inf:
+
+    >>> take(np.array([[1.0], [1e39]]), slice(0, 2), "float32")
+    Traceback (most recent call last):
+    ...
+    ValueError: Argument `x` holds 1 value(s) beyond the range of float32 (largest 3.4e+38), \
+which would become inf when cast (first 1e+39 at index (1, 0)). Scale the data down, or compute \
+in float64 (keras.config.set_floatx('float64')).
+    """
     if array is None:
         return None
     batch = array[index]
-    return batch if dtype is None else batch.astype(dtype, copy=False)
+    if dtype is None:
+        return batch
+    with np.errstate(over="ignore"):  # overflow is reported below, with the culprit
+        cast = batch.astype(dtype, copy=False)
+    if cast is not batch and _may_overflow(batch.dtype, cast.dtype) \
+            and not np.isfinite(cast).all():
+        limit = float(np.finfo(cast.dtype).max)
+        count, first = _scan(batch, lambda block: np.isfinite(block) & (np.abs(block) > limit))
+        if count:  # else the data itself held NaN or inf: the caller's checks report those
+            row = int(np.arange(len(array))[index][first[0]]) if first else 0
+            raise _overflow_error(argument, count, (row,) + first[1:], batch[first],
+                                  cast.dtype)
+    return cast
 
 
 def to_categorical(y, num_classes: int | None = None, dtype="float32") -> np.ndarray:
