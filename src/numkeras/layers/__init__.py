@@ -7,6 +7,7 @@ from numkeras.layers.activations import (
 )
 from numkeras.layers.convolutional import Conv2D, Conv2DTranspose
 from numkeras.layers.core import Dense, Dropout, Flatten, Input, InputLayer, KerasTensor, Reshape
+from numkeras.layers.embedding import Embedding
 from numkeras.layers.lambda_layer import Identity, Lambda
 from numkeras.layers.layer import InputSpec, Layer
 from numkeras.layers.merging import (
@@ -17,6 +18,7 @@ from numkeras.layers.normalization import BatchNormalization
 from numkeras.layers.pooling import (
     AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D,
 )
+from numkeras.layers.preprocessing import CenterCrop, Normalization, RandomFlip, Rescaling
 from numkeras.layers.regularization import SpatialDropout2D
 from numkeras.layers.reshaping import (
     Cropping2D, Permute, RepeatVector, UpSampling2D, ZeroPadding2D,
@@ -25,12 +27,14 @@ from numkeras.utils.registry import lookup
 
 _LAYER_CLASSES = {cls.__name__: cls for cls in (
     Activation, AveragePooling2D, BatchNormalization, Conv2D, Conv2DTranspose, Dense, Dropout,
-    ELU, Flatten,
+    ELU, Embedding, Flatten,
     GlobalAveragePooling2D, GlobalMaxPooling2D, InputLayer, LeakyReLU, MaxPooling2D, Maxout,
     PReLU, ReLU, Reshape, Softmax, SpatialDropout2D, UpSampling2D, ZeroPadding2D,
     # merging, reshaping, Identity (Lambda stays out: its config is code, never loaded)
     Add, Average, Concatenate, Cropping2D, Dot, Identity, Maximum, Minimum, Multiply, Permute,
     RepeatVector, Subtract,
+    # preprocessing
+    CenterCrop, Normalization, RandomFlip, Rescaling,
 )}
 # Keras's aliases for the same classes.
 _LAYER_CLASSES.update({"Convolution2D": Conv2D, "Convolution2DTranspose": Conv2DTranspose,
@@ -71,12 +75,13 @@ def deserialize(config: dict, custom_objects=None) -> Layer:
 __all__ = [
     "Activation", "AvgPool2D", "AveragePooling2D", "BatchNormalization", "Conv2D",
     "Conv2DTranspose", "Convolution2D", "Convolution2DTranspose", "Dense", "Dropout", "ELU",
-    "Flatten", "GlobalAvgPool2D",
+    "Embedding", "Flatten", "GlobalAvgPool2D",
     "GlobalAveragePooling2D", "GlobalMaxPool2D", "GlobalMaxPooling2D", "Input", "InputLayer",
     "InputSpec", "KerasTensor", "Layer", "LeakyReLU", "MaxPool2D", "MaxPooling2D", "Maxout",
     "PReLU", "ReLU", "Reshape", "Softmax", "SpatialDropout2D", "UpSampling2D", "ZeroPadding2D",
     "deserialize", "serialize",
     "Add", "Average", "Concatenate", "Cropping2D", "Dot", "Identity", "Lambda", "Maximum",
     "Merge", "Minimum", "Multiply", "Permute", "RepeatVector", "Subtract",
+    "CenterCrop", "Normalization", "RandomFlip", "Rescaling",
     "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
 ]

@@ -524,7 +524,9 @@ def _layer_values(weights: WeightsFile, path: str, obj, variables: list) -> list
             f"({expected}) at {location}, but the file has {len(datasets)}. The file was saved "
             f"from a different model; build the same architecture, or pass "
             f"skip_mismatch=True to load_weights to skip this layer.")
-    return [(variable, weights.read(datasets[i], variable.shape, "float",
+    # An integer variable (Normalization's `count`) is stored as Keras stores it: an int.
+    return [(variable, weights.read(datasets[i], variable.shape,
+                                    "int" if np.dtype(variable.dtype).kind in "iu" else "float",
                                     f"variable '{getattr(variable, 'name', i)}' of layer "
                                     f"'{obj.name}'"))
             for i, variable in enumerate(variables)]
