@@ -255,6 +255,7 @@ _ALIASES = {
     "glorot_normal": GlorotNormal, "he_uniform": HeUniform, "he_normal": HeNormal,
     "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal, "orthogonal": Orthogonal,
     "identity": Identity,
+    "uniform": RandomUniform, "normal": RandomNormal,  # Keras 3's short names (Embedding)
 }
 _TABLE = {**ALL_OBJECTS, **_ALIASES}
 

@@ -91,6 +91,10 @@ CASES = {
                      (lambda x: ops.broadcast_to(x, shape=(4, 3, 2)), [normal(3, 1)])],
     "getitem": [(lambda x: ops.getitem(x, index=(slice(1, 3), 0)), [normal(3, 2)]),
                 (lambda x: ops.getitem(x, index=np.array([0, 2, 0])), [normal(3, 2)])],
+    "embedding_lookup": [
+        (lambda e: ops.embedding_lookup(e, indices=np.array([[0, 3, 3], [1, 0, 2]])),
+         [normal(4, 3)]),
+        (lambda e: ops.embedding_lookup(e, indices=np.array([2, 2, 2])), [normal(3, 2)])],
     "concatenate": [(lambda x, y: ops.concatenate(x, y, axis=0), [normal(3, 2), normal(1, 2)]),
                     (lambda x, y: ops.concatenate(x, y, axis=1), [normal(3, 2), normal(3, 4)])],
     "stack": [(lambda x, y: ops.stack(x, y, axis=1), [normal(3, 2), normal(3, 2)])],

@@ -302,6 +302,23 @@ def getitem(x, *, index):
     return np.asarray(x)[index], vjp
 
 
+@primitive
+def embedding_lookup(embeddings, *, indices):
+    """Rows ``embeddings[indices]``: ``(vocab, dim)`` and integer ``indices`` of any shape give
+    ``indices.shape + (dim,)``. The VJP scatter-adds each row's gradient back (repeated indices
+    accumulate); callers check the range, since NumPy would wrap negative indices."""
+    vocab, dtype = np.shape(embeddings)[0], np.asarray(embeddings).dtype
+    flat = np.asarray(indices).reshape(-1)
+
+    def vjp(g):
+        rows = np.reshape(g, (flat.size, -1))  # (N, dim)
+        full = np.zeros((vocab, rows.shape[1]), dtype=np.result_type(g, dtype))
+        np.add.at(full, flat, rows)
+        return (full,)
+
+    return np.asarray(embeddings)[indices], vjp
+
+
 def _is_basic_index(index) -> bool:
     parts = index if isinstance(index, tuple) else (index,)
     return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts)
