@@ -5,7 +5,7 @@ from __future__ import annotations
 from numkeras.layers.activations import (
     ELU, Activation, LeakyReLU, Maxout, PReLU, ReLU, Softmax,
 )
-from numkeras.layers.convolutional import Conv2D, Conv2DTranspose
+from numkeras.layers.convolutional import Conv1D, Conv2D, Conv2DTranspose
 from numkeras.layers.core import Dense, Dropout, Flatten, Input, InputLayer, KerasTensor, Reshape
 from numkeras.layers.embedding import Embedding
 from numkeras.layers.lambda_layer import Identity, Lambda
@@ -27,7 +27,7 @@ from numkeras.utils.registry import lookup
 
 _LAYER_CLASSES = {cls.__name__: cls for cls in (
     Activation, AveragePooling2D, BatchNormalization, Conv2D, Conv2DTranspose, Dense, Dropout,
-    ELU, Embedding, Flatten,
+    Conv1D, ELU, Embedding, Flatten,
     GlobalAveragePooling2D, GlobalMaxPooling2D, InputLayer, LeakyReLU, MaxPooling2D, Maxout,
     PReLU, ReLU, Reshape, Softmax, SpatialDropout2D, UpSampling2D, ZeroPadding2D,
     # merging, reshaping, Identity (Lambda stays out: its config is code, never loaded)
@@ -38,9 +38,10 @@ _LAYER_CLASSES = {cls.__name__: cls for cls in (
 )}
 # Keras's aliases for the same classes.
 _LAYER_CLASSES.update({"Convolution2D": Conv2D, "Convolution2DTranspose": Conv2DTranspose,
-                       "MaxPool2D": MaxPooling2D,
+                       "Convolution1D": Conv1D, "MaxPool2D": MaxPooling2D,
                        "AvgPool2D": AveragePooling2D, "GlobalAvgPool2D": GlobalAveragePooling2D,
                        "GlobalMaxPool2D": GlobalMaxPooling2D})
+Convolution1D = Conv1D
 Convolution2D, MaxPool2D, AvgPool2D = Conv2D, MaxPooling2D, AveragePooling2D
 Convolution2DTranspose = Conv2DTranspose
 GlobalAvgPool2D, GlobalMaxPool2D = GlobalAveragePooling2D, GlobalMaxPooling2D
@@ -73,8 +74,9 @@ def deserialize(config: dict, custom_objects=None) -> Layer:
 
 
 __all__ = [
-    "Activation", "AvgPool2D", "AveragePooling2D", "BatchNormalization", "Conv2D",
-    "Conv2DTranspose", "Convolution2D", "Convolution2DTranspose", "Dense", "Dropout", "ELU",
+    "Activation", "AvgPool2D", "AveragePooling2D", "BatchNormalization", "Conv1D", "Conv2D",
+    "Conv2DTranspose", "Convolution1D", "Convolution2D",
+    "Convolution2DTranspose", "Dense", "Dropout", "ELU",
     "Embedding", "Flatten", "GlobalAvgPool2D",
     "GlobalAveragePooling2D", "GlobalMaxPool2D", "GlobalMaxPooling2D", "Input", "InputLayer",
     "InputSpec", "KerasTensor", "Layer", "LeakyReLU", "MaxPool2D", "MaxPooling2D", "Maxout",

@@ -9,7 +9,7 @@ from numkeras import config as _config
 from numkeras import constraints as _constraints
 from numkeras import initializers as _initializers
 from numkeras import regularizers as _regularizers
-from numkeras.backprop import image_ops
+from numkeras.backprop import image_ops, ops
 from numkeras.layers.core import fusable_activation
 from numkeras.layers.layer import InputSpec, Layer, check_positive_int
 
@@ -359,3 +359,155 @@ class Conv2DTranspose(Layer):
                 "activity_regularizer": _regularizers.serialize(self.activity_regularizer),
                 "kernel_constraint": _constraints.serialize(self.kernel_constraint),
                 "bias_constraint": _constraints.serialize(self.bias_constraint)}
+
+
+# ----- Conv1D -----
+
+
+def check_sequence_rank(layer_name: str, shape: tuple) -> None:
+    """Raise unless ``shape`` is a batch of sequences ``(batch, steps, channels)``."""
+    shape = tuple(shape)
+    if len(shape) != 3:
+        hint = (" It looks like a batch of single-channel sequences: add the channel axis "
+                "with `x[..., None]`." if len(shape) == 2 else "")
+        raise ValueError(
+            f"Input 0 of layer '{layer_name}' is incompatible with the layer: expected ndim=3 "
+            f"(batch, steps, channels), found ndim={len(shape)}. Full shape received: "
+            f"{shape}.{hint}")
+
+
+def sequence_output_length(layer_name: str, input_shape, window: int, stride: int,
+                           padding: str, dilation: int = 1, what: str = "kernel"):
+    """Steps after a 1-D sliding window (``causal`` pads ``span - 1`` steps on the left)."""
+    steps = input_shape[1]
+    span = (window - 1) * dilation + 1
+    if padding == "causal":
+        steps, padding = (None if steps is None else steps + span - 1), "valid"
+    length = image_ops.conv_output_length(steps, window, stride, padding, dilation)
+    if length is not None and length < 1:
+        raise ValueError(
+            f"Layer '{layer_name}': the {what} (size {window}, dilation {dilation}, so it spans "
+            f"{span}) is longer than the input's {input_shape[1]} steps with "
+            f"padding='{padding}' (full input shape {tuple(input_shape)}). Use a smaller "
+            f"{what}, padding='same', or longer inputs.")
+    return length
+
+
+class Conv1D(Layer):
+    """1-D convolution (cross-correlation) over channels-last sequences, as Keras's Conv1D.
+
+    Args are Conv2D's with single ints (or 1-tuples), and ``padding`` may also be
+    ``"causal"``: ``(kernel_size - 1) * dilation_rate`` zeros on the left, so output step
+    ``t`` sees only input steps ``<= t``.
+
+    Input ``(batch, steps, channels)``; output ``(batch, new_steps, filters)``. Weights:
+    ``kernel`` ``(kernel_size, channels, filters)`` then ``bias`` ``(filters,)``, Keras's
+    layout. Computed by the conv2d primitive on a ``(batch, 1, steps, channels)`` view.
+
+    >>> import numpy as np
+    >>> layer = Conv1D(4, 3, padding="causal")
+    >>> layer(np.zeros((2, 10, 5))).shape, [w.shape for w in layer.weights]
+    ((2, 10, 4), [(3, 5, 4), (4,)])
+    """
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
+                 dilation_rate=1, groups=1, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        name = self.name
+        self.filters = check_positive_int(filters, "filters", name)
+        self.kernel_size = normalize_tuple(kernel_size, 1, "kernel_size", name)
+        self.strides = normalize_tuple(strides, 1, "strides", name)
+        lowered = padding.lower() if isinstance(padding, str) else padding
+        self.padding = "causal" if lowered == "causal" else normalize_padding(padding, name)
+        self.data_format = normalize_data_format(data_format, name)
+        self.dilation_rate = normalize_tuple(dilation_rate, 1, "dilation_rate", name)
+        self.groups = check_positive_int(groups, "groups", name)
+        if self.groups != 1:
+            raise ValueError(f"Conv1D '{name}' received groups={groups!r}; numkeras implements "
+                             f"only groups=1.")
+        if self.strides[0] > 1 and self.dilation_rate[0] > 1:
+            raise ValueError(
+                f"Conv1D '{name}': `strides > 1` is not supported together with "
+                f"`dilation_rate > 1` (as in Keras). Received: strides={self.strides} and "
+                f"dilation_rate={self.dilation_rate}.")
+        self.activation = _activations.get(activation, "activation")
+        self._fused_activation = fusable_activation(self.activation,
+                                                    image_ops.FUSED_CONV_ACTIVATIONS)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = _initializers.get(kernel_initializer, "kernel_initializer")
+        self.bias_initializer = _initializers.get(bias_initializer, "bias_initializer")
+        self.kernel_regularizer = _regularizers.get(kernel_regularizer, "kernel_regularizer")
+        self.bias_regularizer = _regularizers.get(bias_regularizer, "bias_regularizer")
+        self.kernel_constraint = _constraints.get(kernel_constraint, "kernel_constraint")
+        self.bias_constraint = _constraints.get(bias_constraint, "bias_constraint")
+        self.input_spec = _SequenceInputSpec(ndim=3)
+
+    def build(self, input_shape):
+        check_sequence_rank(self.name, input_shape)
+        channels = input_shape[-1]
+        if channels is None:
+            raise ValueError(f"The channel axis (last) of the inputs to Conv1D '{self.name}' "
+                             f"must be known; received input_shape={tuple(input_shape)}.")
+        self.compute_output_shape(input_shape)  # the kernel must fit the input
+        self.kernel = self.add_weight("kernel", self.kernel_size + (channels, self.filters),
+                                      self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
+                                        regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint)
+        self.input_spec = _SequenceInputSpec(ndim=3, axes={-1: channels})
+
+    def call(self, inputs):
+        self.compute_output_shape(inputs.shape)
+        (k,), (d,) = self.kernel_size, self.dilation_rate
+        batch, steps, channels = inputs.shape
+        x = ops.reshape(inputs, shape=(batch, 1, steps, channels))  # (N, 1, T, C)
+        padding = self.padding
+        if padding == "causal":
+            x = ops.pad(x, pad_width=((0, 0), (0, 0), ((k - 1) * d, 0), (0, 0)))
+            padding = "valid"
+        kernel = ops.reshape(self.kernel, shape=(1,) + tuple(self.kernel.shape))  # (1, k, C, F)
+        fused = self._fused_activation
+        out = image_ops.conv2d(x, kernel, self.bias, strides=(1,) + self.strides,
+                               padding=padding, dilation_rate=(1,) + self.dilation_rate,
+                               activation=fused or "linear")  # (N, 1, T', F)
+        out = ops.reshape(out, shape=(batch, out.shape[2], self.filters))
+        return out if fused is not None else self.activation(out)
+
+    def compute_output_shape(self, input_shape):
+        check_sequence_rank(self.name, input_shape)
+        steps = sequence_output_length(self.name, input_shape, self.kernel_size[0],
+                                       self.strides[0], self.padding, self.dilation_rate[0])
+        return (input_shape[0], steps, self.filters)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters,
+                "kernel_size": self.kernel_size, "strides": self.strides,
+                "padding": self.padding, "data_format": self.data_format,
+                "dilation_rate": self.dilation_rate, "groups": self.groups,
+                "activation": _activations.serialize(self.activation),
+                "use_bias": self.use_bias,
+                "kernel_initializer": _initializers.serialize(self.kernel_initializer),
+                "bias_initializer": _initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
+                "activity_regularizer": _regularizers.serialize(self.activity_regularizer),
+                "kernel_constraint": _constraints.serialize(self.kernel_constraint),
+                "bias_constraint": _constraints.serialize(self.bias_constraint)}
+
+
+class _SequenceInputSpec(InputSpec):
+    """An InputSpec whose rank error says the layer wants ``(batch, steps, channels)``."""
+
+    def check(self, layer_name: str, shape: tuple) -> None:
+        check_sequence_rank(layer_name, shape)
+        super().check(layer_name, shape)
+
+
+Convolution1D = Conv1D
