@@ -6,7 +6,10 @@ import pytest
 
 import numkeras as keras
 from numkeras.backprop import Tensor
-from numkeras.layers import CenterCrop, Dense, Flatten, Normalization, RandomFlip, Rescaling
+from numkeras.layers import (
+    CenterCrop, Dense, Flatten, Normalization, RandomBrightness, RandomContrast, RandomCrop,
+    RandomFlip, Rescaling, Resizing,
+)
 
 
 def test_rescaling_is_scale_then_offset(rng):
@@ -75,13 +78,68 @@ def test_random_flip_flips_whole_images_in_training_only(mode, rng):
     np.testing.assert_array_equal(again, y)
 
 
+def test_random_contrast_is_the_keras_formula_with_the_layer_s_generator(rng):
+    x = rng.uniform(0, 255, (4, 3, 3, 2)).astype(np.float32)
+    layer = RandomContrast(0.5, seed=7)
+    assert layer.factor == (0, 0.5)  # Keras 3 stores a number f as (0, f)
+    np.testing.assert_array_equal(layer(x).data, x)
+    c = np.random.default_rng(7).uniform(1.0, 1.5, (4, 1, 1, 1))
+    mean = x.mean(axis=(1, 2), keepdims=True)
+    expected = np.clip((x - mean) * c + mean, 0, 255)
+    np.testing.assert_allclose(layer(x, training=True).data, expected, rtol=1e-5, atol=1e-4)
+
+
+def test_random_brightness_adds_a_clipped_delta_per_image(rng):
+    x = rng.uniform(0, 1, (4, 3, 3, 2)).astype(np.float32)
+    layer = RandomBrightness(0.2, value_range=(1, 0), seed=5)
+    assert layer.factor == (-0.2, 0.2) and layer.value_range == [0, 1]
+    np.testing.assert_array_equal(layer(x, training=False).data, x)
+    delta = np.random.default_rng(5).uniform(-0.2, 0.2, (4, 1, 1, 1))
+    np.testing.assert_allclose(layer(x, training=True).data, np.clip(x + delta, 0, 1),
+                               rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match="factor"):
+        RandomBrightness(1.5)
+
+
+def test_resizing_bilinear_uses_half_pixel_centres():
+    x = np.array([0.0, 1.0]).reshape(1, 1, 2, 1)
+    out = Resizing(1, 4)(x).data.ravel()
+    np.testing.assert_allclose(out, [0.0, 0.25, 0.75, 1.0])
+    nearest = Resizing(1, 4, interpolation="nearest")(x).data.ravel()
+    np.testing.assert_array_equal(nearest, [0.0, 0.0, 1.0, 1.0])
+    image = np.arange(4 * 6, dtype=np.float32).reshape(1, 4, 6, 1)
+    cropped = Resizing(2, 2, crop_to_aspect_ratio=True)(image).data
+    np.testing.assert_allclose(cropped, Resizing(2, 2)(image[:, :, 1:5]).data)
+    assert Resizing(3, 5).compute_output_shape((None, 8, 8, 3)) == (None, 3, 5, 3)
+
+
+def test_random_crop_takes_one_window_per_batch_in_training(rng):
+    x = rng.normal(size=(3, 6, 7, 2)).astype(np.float32)
+    layer = RandomCrop(4, 3, seed=2)
+    np.testing.assert_array_equal(layer(x).data, x)  # inference: unchanged, as Keras 3.15
+    y = layer(x, training=True).data
+    assert y.shape == (3, 4, 3, 2)
+    windows = [(t, c) for t in range(3) for c in range(5)
+               if np.array_equal(x[:, t:t + 4, c:c + 3], y)]
+    assert len(windows) == 1
+    np.testing.assert_array_equal(RandomCrop(4, 3, seed=2)(x, training=True).data, y)
+
+
 def test_configs_are_keras_s_and_round_trip():
     layers = [Rescaling(1 / 255, name="r"), Normalization(mean=0.5, variance=2.0, name="n"),
-              CenterCrop(2, 3, name="c"), RandomFlip("horizontal", seed=1, name="f")]
+              CenterCrop(2, 3, name="c"), RandomFlip("horizontal", seed=1, name="f"),
+              RandomContrast(0.2, seed=1, name="rc"), RandomBrightness(0.2, seed=1, name="rb"),
+              RandomCrop(2, 2, seed=1, name="crop"), Resizing(2, 3, name="rs")]
     keys = [["name", "trainable", "dtype", "scale", "offset"],
             ["name", "trainable", "dtype", "axis", "invert", "mean", "variance"],
             ["name", "trainable", "dtype", "data_format", "height", "width"],
-            ["name", "trainable", "dtype", "data_format", "seed", "mode"]]
+            ["name", "trainable", "dtype", "data_format", "seed", "mode"],
+            ["name", "trainable", "dtype", "data_format", "factor", "value_range", "seed"],
+            ["name", "trainable", "dtype", "data_format", "factor", "value_range", "seed"],
+            ["name", "trainable", "dtype", "data_format", "height", "width", "seed"],
+            ["name", "trainable", "dtype", "data_format", "height", "width", "interpolation",
+             "crop_to_aspect_ratio", "pad_to_aspect_ratio", "fill_mode", "fill_value",
+             "antialias"]]
     for layer, expected in zip(layers, keys):
         config = layer.get_config()
         assert sorted(config) == sorted(expected)
@@ -133,4 +191,24 @@ def test_keras_opens_a_numkeras_archive_with_preprocessing(tmp_path, rng):
     theirs.save(tmp_path / "theirs.keras")
     back = keras.models.load_model(tmp_path / "theirs.keras")
     np.testing.assert_allclose(back.predict(x, verbose=0), model.predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("size", [(7, 5), (3, 3), (2, 9), (10, 10)])
+@pytest.mark.parametrize("interpolation", ["bilinear", "nearest"])
+@pytest.mark.parametrize("crop", [False, True])
+def test_resizing_equals_keras(size, interpolation, crop, rng):
+    real_keras = pytest.importorskip("keras")
+    x = rng.normal(size=(2, 5, 6, 3)).astype(np.float32)
+    theirs = real_keras.layers.Resizing(*size, interpolation, crop)(x)
+    ours = Resizing(*size, interpolation, crop)(x).data
+    np.testing.assert_allclose(ours, np.asarray(theirs), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("size", [(8, 4), (5, 6), (2, 9), (5, 3)])
+def test_random_crop_of_small_inputs_equals_keras(size, rng):
+    real_keras = pytest.importorskip("keras")
+    x = rng.normal(size=(2, 5, 6, 3)).astype(np.float32)
+    theirs = real_keras.layers.RandomCrop(*size)(x, training=True)
+    np.testing.assert_allclose(RandomCrop(*size)(x, training=True).data, np.asarray(theirs),
                                rtol=1e-5, atol=1e-5)

@@ -18,7 +18,10 @@ from numkeras.layers.normalization import BatchNormalization
 from numkeras.layers.pooling import (
     AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D,
 )
-from numkeras.layers.preprocessing import CenterCrop, Normalization, RandomFlip, Rescaling
+from numkeras.layers.preprocessing import (
+    CenterCrop, Normalization, RandomBrightness, RandomContrast, RandomCrop, RandomFlip,
+    Rescaling, Resizing,
+)
 from numkeras.layers.regularization import SpatialDropout2D
 from numkeras.layers.reshaping import (
     Cropping2D, Permute, RepeatVector, UpSampling2D, ZeroPadding2D,
@@ -34,7 +37,8 @@ _LAYER_CLASSES = {cls.__name__: cls for cls in (
     Add, Average, Concatenate, Cropping2D, Dot, Identity, Maximum, Minimum, Multiply, Permute,
     RepeatVector, Subtract,
     # preprocessing
-    CenterCrop, Normalization, RandomFlip, Rescaling,
+    CenterCrop, Normalization, RandomBrightness, RandomContrast, RandomCrop, RandomFlip,
+    Rescaling, Resizing,
 )}
 # Keras's aliases for the same classes.
 _LAYER_CLASSES.update({"Convolution2D": Conv2D, "Convolution2DTranspose": Conv2DTranspose,
@@ -84,6 +88,7 @@ __all__ = [
     "deserialize", "serialize",
     "Add", "Average", "Concatenate", "Cropping2D", "Dot", "Identity", "Lambda", "Maximum",
     "Merge", "Minimum", "Multiply", "Permute", "RepeatVector", "Subtract",
-    "CenterCrop", "Normalization", "RandomFlip", "Rescaling",
+    "CenterCrop", "Normalization", "RandomBrightness", "RandomContrast", "RandomCrop",
+    "RandomFlip", "Rescaling", "Resizing",
     "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
 ]

@@ -1,5 +1,6 @@
 """Preprocessing layers (issue 16, first slice): Rescaling, Normalization, CenterCrop,
-RandomFlip. Keras 3 names, arguments, defaults and config keys; channels_last images."""
+Resizing, RandomFlip, RandomContrast, RandomBrightness, RandomCrop.
+Keras 3 names, arguments, defaults and config keys; channels_last images."""
 
 from __future__ import annotations
 
@@ -204,3 +205,214 @@ class RandomFlip(Layer):
     def get_config(self):
         return {**super().get_config(), "data_format": self.data_format, "seed": self.seed,
                 "mode": self.mode}
+
+
+def _factor_pair(factor, bounds, name, layer_name):
+    """Keras 3's ``_set_factor``: a number f gives ``(max(-|f|, low), |f|)``; a pair is sorted."""
+    message = (f"Layer '{layer_name}': `{name}` should be a number or a pair of numbers in "
+               f"[{bounds[0]}, {bounds[1]}]; received {factor!r}.")
+    if isinstance(factor, (tuple, list)):
+        if len(factor) != 2 or factor[0] > bounds[1] or factor[1] < bounds[0]:
+            raise ValueError(message)
+        return tuple(sorted(factor))
+    if isinstance(factor, (int, float)) and not isinstance(factor, bool):
+        if not bounds[0] <= factor <= bounds[1]:
+            raise ValueError(message)
+        factor = abs(factor)
+        return (max(-factor, bounds[0]), factor)
+    raise ValueError(message)
+
+
+def _batched(x: np.ndarray, layer_name: str) -> np.ndarray:
+    if x.ndim not in (3, 4):
+        raise ValueError(f"Layer '{layer_name}' expects images of rank 3 (H, W, C) or 4 "
+                         f"(batch, H, W, C); received shape {x.shape}.")
+    return x if x.ndim == 4 else x[None]
+
+
+def _like_input(out: np.ndarray, x: np.ndarray) -> Tensor:
+    return Tensor(np.ascontiguousarray(out if x.ndim == 4 else out[0], dtype=x.dtype))
+
+
+class RandomContrast(Layer):
+    """Per image, ``(x - mean) * c + mean`` with ``c ~ U(1 - lower, 1 + upper)`` (means over
+    height and width per channel), clipped to ``value_range``; training only.
+
+    As Keras 3, a number ``factor`` is stored as ``(0, factor)``.
+    """
+
+    def __init__(self, factor, value_range=(0, 255), seed=None, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = _factor_pair(factor, (0, 1), "factor", self.name)
+        self.value_range, self.seed = value_range, seed
+        self.data_format = _check_data_format(data_format, self.name)
+        self._rng = _config.make_rng(seed)
+
+    def call(self, inputs, training=None):
+        if not training:
+            return inputs
+        x = _array(inputs)
+        images = _batched(x, self.name)
+        c = self._rng.uniform(1.0 - self.factor[0], 1.0 + self.factor[1],
+                              (images.shape[0], 1, 1, 1))
+        mean = images.mean(axis=(1, 2), keepdims=True)
+        out = np.clip((images - mean) * c + mean, self.value_range[0], self.value_range[1])
+        return _like_input(out, x)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format, "factor": self.factor,
+                "value_range": self.value_range, "seed": self.seed}
+
+
+class RandomBrightness(Layer):
+    """Per image, add ``delta * (high - low)`` with ``delta ~ U(*factor)``, then clip to
+    ``value_range = (low, high)``; training only."""
+
+    def __init__(self, factor, value_range=(0, 255), seed=None, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = _factor_pair(factor, (-1, 1), "factor", self.name)
+        if not isinstance(value_range, (tuple, list)) or len(value_range) != 2:
+            raise ValueError(f"Layer '{self.name}': `value_range` must be a pair (low, high); "
+                             f"received {value_range!r}.")
+        self.value_range = sorted(value_range)
+        self.seed = seed
+        self.data_format = _check_data_format(data_format, self.name)
+        self._rng = _config.make_rng(seed)
+
+    def call(self, inputs, training=None):
+        if not training:
+            return inputs
+        x = _array(inputs)
+        images = _batched(x, self.name)
+        low, high = self.value_range
+        delta = self._rng.uniform(self.factor[0], self.factor[1], (images.shape[0], 1, 1, 1))
+        return _like_input(np.clip(images + delta * (high - low), low, high), x)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format, "factor": self.factor,
+                "value_range": self.value_range, "seed": self.seed}
+
+
+def _source_positions(out_size: int, in_size: int) -> np.ndarray:
+    # Half-pixel centres, as jax.image.resize / tf.image.resize (no antialias).
+    return (np.arange(out_size) + 0.5) * (in_size / out_size) - 0.5
+
+
+def resize_images(images: np.ndarray, height: int, width: int,
+                  interpolation: str = "bilinear") -> np.ndarray:
+    """Resize a (B, H, W, C) batch with half-pixel centres; ``bilinear`` (no antialias) or
+    ``nearest``. Vectorised: two gathers per axis."""
+    in_h, in_w = images.shape[1], images.shape[2]
+    if interpolation == "nearest":
+        rows = np.clip(np.floor((np.arange(height) + 0.5) * in_h / height), 0, in_h - 1)
+        cols = np.clip(np.floor((np.arange(width) + 0.5) * in_w / width), 0, in_w - 1)
+        return images[:, rows.astype(np.intp)][:, :, cols.astype(np.intp)]
+    if interpolation != "bilinear":
+        raise ValueError(f"interpolation must be 'bilinear' or 'nearest'; received "
+                         f"{interpolation!r}.")
+    out = images.astype(np.float64)
+    for axis, (size, in_size) in ((1, (height, in_h)), (2, (width, in_w))):
+        pos = np.clip(_source_positions(size, in_size), 0, in_size - 1)
+        lo = np.floor(pos).astype(np.intp)
+        hi = np.minimum(lo + 1, in_size - 1)
+        shape = [1, 1, 1, 1]
+        shape[axis] = size
+        t = (pos - lo).reshape(shape)
+        out = np.take(out, lo, axis=axis) * (1 - t) + np.take(out, hi, axis=axis) * t
+    return out
+
+
+def _aspect_crop_box(in_h: int, in_w: int, height: int, width: int):
+    """Keras's centred crop of (in_h, in_w) to the aspect ratio height:width."""
+    crop_h = max(min(in_h, int(float(in_w * height) / width)), 1)
+    crop_w = max(min(in_w, int(float(in_h * width) / height)), 1)
+    return int(float(in_h - crop_h) / 2), int(float(in_w - crop_w) / 2), crop_h, crop_w
+
+
+class Resizing(Layer):
+    """Resize images to ``height x width`` (channels_last), bilinear without antialias or
+    nearest; ``crop_to_aspect_ratio=True`` first takes the largest centred crop of the target
+    aspect ratio. ``pad_to_aspect_ratio`` and ``antialias=True`` are not implemented yet."""
+
+    def __init__(self, height, width, interpolation="bilinear", crop_to_aspect_ratio=False,
+                 pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0,
+                 antialias=False, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.height = check_positive_int(height, "height", self.name)
+        self.width = check_positive_int(width, "width", self.name)
+        if interpolation not in ("bilinear", "nearest"):
+            raise ValueError(f"Resizing '{self.name}': interpolation must be 'bilinear' or "
+                             f"'nearest'; received {interpolation!r}.")
+        if pad_to_aspect_ratio or antialias:
+            raise NotImplementedError(f"Resizing '{self.name}': pad_to_aspect_ratio and "
+                                      f"antialias are not implemented yet.")
+        self.interpolation = interpolation
+        self.crop_to_aspect_ratio = bool(crop_to_aspect_ratio)
+        self.pad_to_aspect_ratio, self.antialias = False, False
+        self.fill_mode, self.fill_value = fill_mode, fill_value
+        self.data_format = _check_data_format(data_format, self.name)
+
+    def call(self, inputs):
+        x = _array(inputs)
+        images = _batched(x, self.name)
+        if self.crop_to_aspect_ratio:
+            top, left, h, w = _aspect_crop_box(images.shape[1], images.shape[2],
+                                               self.height, self.width)
+            images = images[:, top:top + h, left:left + w]
+        return _like_input(resize_images(images, self.height, self.width,
+                                         self.interpolation), x)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-3]) + (self.height, self.width, input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format,
+                "height": self.height, "width": self.width,
+                "interpolation": self.interpolation,
+                "crop_to_aspect_ratio": self.crop_to_aspect_ratio,
+                "pad_to_aspect_ratio": self.pad_to_aspect_ratio, "fill_mode": self.fill_mode,
+                "fill_value": self.fill_value, "antialias": self.antialias}
+
+
+class RandomCrop(Layer):
+    """In training, one random ``height x width`` window per batch (as Keras 3). If the input
+    is not larger than the target, Keras's centred aspect-ratio window is taken and resized
+    (bilinear) to ``height x width``. At inference the inputs pass through unchanged, as in
+    Keras 3.15."""
+
+    def __init__(self, height, width, seed=None, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.height = check_positive_int(height, "height", self.name)
+        self.width = check_positive_int(width, "width", self.name)
+        self.seed = seed
+        self.data_format = _check_data_format(data_format, self.name)
+        self._rng = _config.make_rng(seed)
+
+    def call(self, inputs, training=None):
+        if not training:
+            return inputs
+        x = _array(inputs)
+        images = _batched(x, self.name)
+        in_h, in_w = images.shape[1], images.shape[2]
+        if in_h > self.height and in_w > self.width:
+            top = int(self._rng.integers(0, in_h - self.height + 1))
+            left = int(self._rng.integers(0, in_w - self.width + 1))
+        else:
+            top, left, _, _ = _aspect_crop_box(in_h, in_w, self.height, self.width)
+        crop = images[:, top:top + self.height, left:left + self.width]
+        if crop.shape[1:3] != (self.height, self.width):
+            crop = resize_images(crop, self.height, self.width)
+        return _like_input(crop, x)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-3]) + (self.height, self.width, input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format,
+                "height": self.height, "width": self.width, "seed": self.seed}
