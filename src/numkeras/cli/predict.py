@@ -19,6 +19,7 @@ from numkeras.cli import train
 
 IMAGE_HINT = "pip install 'numkeras[image]'"
 EXIF_ORIENTATION = 0x0112
+MAX_SIDE = 4096  # a model input larger than this is not one `numkeras train` makes
 
 DESCRIPTION = """\
 Classify images with a model trained by `numkeras train`, printing the most likely class and its
@@ -67,7 +68,11 @@ def run(args) -> int:
     except PredictError as error:
         print(f"numkeras predict: error: {error}", file=sys.stderr)
         return 1
-    size = _input_size(model)
+    try:
+        size = _input_size(model)
+    except PredictError as error:
+        print(f"numkeras predict: error: {error}", file=sys.stderr)
+        return 1
     print(f"Model {model_file} ({len(class_names)} classes); images scaled to [0, 1] as in "
           f"training.")
     status = 0
@@ -79,6 +84,12 @@ def run(args) -> int:
             status = 1
             continue
         probabilities = model.predict(_as_batch(pixels, model), verbose=0)[0]
+        if not np.isfinite(probabilities).all():
+            print(f"numkeras predict: error: {path}: the model's output is not finite "
+                  f"({probabilities.tolist()[:3]} ...); its weights overflow on this image.",
+                  file=sys.stderr)
+            status = 1
+            continue
         print(format_prediction(path, probabilities, class_names, notes, args.top))
     return status
 
@@ -92,7 +103,35 @@ def load_model(path: pathlib.Path):
     except (ImportError, OSError, ValueError, KeyError) as error:
         raise PredictError(f"{model_file}: cannot read the model ({error}). Give a model saved "
                            f"by `numkeras train`.") from error
+    _check_model(model, model_file)
     return model, _class_names(model_file.parent, _classes(model)), model_file
+
+
+def _check_model(model, model_file) -> None:
+    """A model that takes grayscale images, gives class scores and has finite weights."""
+    shape = getattr(model, "input_shape", None)
+    if shape is not None and not _is_image_shape(shape):
+        raise PredictError(f"{model_file} takes inputs of shape {shape}, not grayscale images "
+                           f"(None, height, width) or (None, height, width, 1). Give a model "
+                           f"trained by `numkeras train`.")
+    output = getattr(model, "output_shape", None)
+    if not (isinstance(output, tuple) and len(output) == 2 and isinstance(output[-1], int)):
+        raise PredictError(f"{model_file} gives outputs of shape {output}, not one score per "
+                           f"class (None, classes). Give a model trained by `numkeras train`.")
+    for layer in model.layers:
+        for weight in layer.weights:
+            if not np.isfinite(weight.data).all():
+                raise PredictError(
+                    f"{model_file}: weight '{weight.name}' of layer '{layer.name}' holds NaN or "
+                    f"infinite values (its training diverged), so every prediction would be "
+                    f"NaN. Train again with a lower --learning-rate.")
+
+
+def _is_image_shape(shape) -> bool:
+    if not isinstance(shape, tuple) or len(shape) not in (3, 4) or \
+            (len(shape) == 4 and shape[3] != 1):
+        return False
+    return all(isinstance(n, int) and 0 < n <= MAX_SIDE for n in shape[1:3])
 
 
 def _model_file(path: pathlib.Path) -> pathlib.Path:
@@ -112,14 +151,26 @@ def _classes(model) -> int:
 
 
 def _class_names(directory: pathlib.Path, classes: int) -> list[str]:
-    """The names in labels.json beside the model, else the class numbers."""
+    """The names in labels.json beside the model, else (no such file) the class numbers; a
+    labels.json that is there but malformed is an error."""
     labels = directory / train.LABELS_FILE
     try:
-        names = json.loads(labels.read_text(encoding="utf-8"))["class_names"]
-    except (OSError, ValueError, KeyError, TypeError):
-        print(f"numkeras predict: note: no readable {labels}; printing class numbers instead "
-              f"of names.", file=sys.stderr)
+        text = labels.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        print(f"numkeras predict: note: no {labels}; printing class numbers instead of "
+              f"names.", file=sys.stderr)
         return [str(index) for index in range(classes)]
+    except (OSError, UnicodeDecodeError) as error:
+        raise PredictError(f"{labels}: cannot read it ({error}).") from None
+    try:
+        names = json.loads(text)["class_names"]
+    except (ValueError, KeyError, TypeError, RecursionError) as error:
+        raise PredictError(f"{labels} is not a labels file written by `numkeras train` "
+                           f"({type(error).__name__}: {str(error)[:100]}); expected "
+                           f'{{"class_names": ["name", ...]}}. Fix or delete it.') from None
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise PredictError(f"{labels}: 'class_names' must be a list of names (strings); fix "
+                           f"or delete it.")
     if len(names) != classes:
         raise PredictError(f"{labels} names {len(names)} classes but the model has {classes}. "
                            f"Keep the model with the labels.json of its own run.")
@@ -129,6 +180,8 @@ def _class_names(directory: pathlib.Path, classes: int) -> list[str]:
 def _input_size(model) -> tuple[int, int]:
     """(height, width) of the model's input images."""
     shape = getattr(model, "input_shape", None) or (None,) + train.IMAGE_SHAPE
+    if not _is_image_shape(tuple(shape)):
+        raise PredictError(f"the model takes inputs of shape {shape}, not grayscale images.")
     return int(shape[1]), int(shape[2])
 
 
@@ -160,10 +213,18 @@ def load_image(path: pathlib.Path, size: tuple[int, int], invert: bool = False):
             image.load()
     except FileNotFoundError:
         raise PredictError(f"{path}: no such file.") from None
+    except Image.DecompressionBombError:
+        raise PredictError(f"{path}: the image declares more than {2 * Image.MAX_IMAGE_PIXELS:,} "
+                           f"pixels, which Pillow refuses to decode (a decompression bomb, or "
+                           f"a huge image: shrink it first).") from None
+    except MemoryError:
+        raise PredictError(f"{path}: the image is too large to decode in the memory "
+                           f"available; shrink it first.") from None
     except UnidentifiedImageError:
         raise PredictError(f"{path}: not an image that Pillow can read (PNG, JPEG, BMP, GIF, "
                            f"TIFF, WebP ...).") from None
-    except OSError as error:  # a directory, a truncated file, no permission ...
+    except Exception as error:  # noqa: BLE001 - a directory, a truncated or malformed file,
+        # no permission ... (Pillow raises OSError, ValueError, SyntaxError or EOFError)
         raise PredictError(f"{path}: cannot read the image ({error}).") from None
     notes = []
     if image.getexif().get(EXIF_ORIENTATION, 1) != 1:

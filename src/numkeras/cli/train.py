@@ -40,6 +40,9 @@ IMAGE_SHAPE = (28, 28)
 DEFAULT_VALIDATION_SPLIT = 0.0
 LABELS_FILE = "labels.json"
 KERAS_FILE = "model.keras"
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+# Bytes per parameter while training: the weight, its gradient and up to two optimizer slots.
+TRAINING_BYTES_PER_PARAMETER = 16
 
 EPILOG = """\
 files written to the output directory:
@@ -128,12 +131,14 @@ def _seed(text: str) -> int | None:
 
 
 def _positive_float(text: str) -> float:
+    """A learning rate: positive, finite, and finite in float32 (1e300 would be inf there)."""
     try:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not math.isfinite(value) or value <= 0:
-        raise _type_error(f"expected a positive number such as 0.001, got {text!r}")
+    if not math.isfinite(value) or value <= 0 or value > FLOAT32_MAX:
+        raise _type_error(f"expected a positive number such as 0.001 (at most "
+                          f"{FLOAT32_MAX:.2g}, the largest float32), got {text!r}")
     return value
 
 
@@ -208,34 +213,45 @@ def run(args) -> int:
     except (DatasetNotFoundError, DownloadError, IDXFormatError, OSError) as error:
         print(f"numkeras train: error: {error}", file=sys.stderr)
         return 1
+    architecture = {"model": args.model, "hidden": args.hidden, "activation": args.activation,
+                    "input_shape": list(x_train.shape[1:]), "classes": len(class_names)}
+    problem = _too_large(architecture)
+    if problem:
+        print(f"numkeras train: error: {problem}", file=sys.stderr)
+        return 1
     x_train, x_test = scale_pixels(x_train), scale_pixels(x_test)
     say = _printer(args.quiet)
     say(_data_line(args, len(x_train), len(x_test)))
 
-    architecture = {"model": args.model, "hidden": args.hidden, "activation": args.activation,
-                    "input_shape": list(x_train.shape[1:]), "classes": len(class_names)}
     model = build_model(**architecture)
     model.compile(optimizer=_make_optimizer(args), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     if not args.quiet:
         model.summary()
+    watch = StopOnNonFinite()
     try:
-        history = _fit(model, args, (x_train, y_train), (x_test, y_test), directory)
+        history = _fit(model, args, (x_train, y_train), (x_test, y_test), directory, watch)
     except KeyboardInterrupt:
         print(f"\nnumkeras train: interrupted; {directory / 'history.csv'} holds the finished "
               f"epochs.", file=sys.stderr)
         return 130
+    diverged = watch.problem or _non_finite_weights(model)
+    if diverged:
+        print(f"numkeras train: error: training diverged: {diverged}; the model was not saved "
+              f"({directory / 'history.csv'} holds the finished epochs). Lower "
+              f"--learning-rate (now {model.optimizer.learning_rate:.3g}).", file=sys.stderr)
+        return 1
     _report(model, args, x_test, y_test, class_names)
     files = write_run_files(directory, model, history, args.dataset, class_names)
     print(f"Wrote {', '.join(files)} to {directory}{os.sep}")
     return 0
 
 
-def _fit(model, args, train, test, directory: pathlib.Path):
+def _fit(model, args, train, test, directory: pathlib.Path, watch=None):
     """``model.fit`` with the test set evaluated and history.csv rewritten after each epoch."""
     started = time.perf_counter()
     monitors = [TestSetMonitor(*test, args.batch_size),
-                callbacks.CSVLogger(directory / "history.csv")]
+                callbacks.CSVLogger(directory / "history.csv")] + ([watch] if watch else [])
     history = model.fit(*train, epochs=args.epochs, batch_size=args.batch_size,
                         validation_split=args.validation_split, verbose=0 if args.quiet else 1,
                         callbacks=monitors)
@@ -284,19 +300,106 @@ def _data_line(args, n_train: int, n_test: int) -> str:
 
 
 def make_output_dir(output: pathlib.Path | None) -> pathlib.Path:
-    """``output`` (created if needed), or a new ``runs/<timestamp>/`` in the current directory."""
+    """``output`` (created if needed), or a new ``runs/<timestamp>/`` in the current directory;
+    an OSError before any training if files cannot be written there (a read-only disk)."""
     if output is not None:
         output.mkdir(parents=True, exist_ok=True)
+        _check_writable(output)
         return output
     stamp = time.strftime("%Y-%m-%dT%H-%M-%S")
     for attempt in range(1000):  # two runs started in the same second get -1, -2 ...
         directory = pathlib.Path("runs") / (stamp if attempt == 0 else f"{stamp}-{attempt}")
         try:
             directory.mkdir(parents=True)
-            return directory
         except FileExistsError:
             continue
+        _check_writable(directory)
+        return directory
     raise FileExistsError(f"runs/{stamp}-*: too many runs in one second; pass --output DIR")
+
+
+def _check_writable(directory: pathlib.Path) -> None:
+    """Write and remove a probe file, so that a read-only directory fails now, not after
+    the training it would otherwise lose."""
+    probe = directory / f".numkeras-write-test-{os.getpid()}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise OSError(error.errno, f"cannot write files in {directory} "
+                                   f"({error.strerror or error}); pass --output DIR") from error
+
+
+def parameter_count(model: str = "mlp", hidden=(128,), input_shape=IMAGE_SHAPE,
+                    classes: int = 10, **_) -> int:
+    """The number of parameters of :func:`build_model`'s network, computed from the shapes.
+
+    >>> parameter_count()  # the lecture's model
+    101770
+    """
+    height, width = (int(n) for n in input_shape[:2])
+    if model == "mlp":
+        flat, count = height * width, 0
+    else:  # two 3x3 convolutions (32 and 64 filters), each followed by 2x2 pooling
+        for _ in range(2):
+            height, width = (height - 2) // 2, (width - 2) // 2
+        flat, count = max(height, 0) * max(width, 0) * 64, (9 * 32 + 32) + (9 * 32 * 64 + 64)
+    sizes = [flat, *hidden, classes]
+    return count + sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available for a new allocation (Linux MemAvailable), or None."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _too_large(architecture: dict) -> str | None:
+    """Why the network cannot be trained on this machine (None if it fits)."""
+    count = parameter_count(**architecture)
+    needed = count * TRAINING_BYTES_PER_PARAMETER
+    available = _available_memory()
+    if available is None or needed <= available:
+        return None
+    return (f"--hidden {','.join(map(str, architecture['hidden']))} makes a model of "
+            f"{count:,} parameters, which needs about {needed / 2 ** 30:.1f} GiB to train; "
+            f"this machine has {available / 2 ** 30:.1f} GiB available. Use smaller --hidden "
+            f"sizes.")
+
+
+def _non_finite_weights(model) -> str | None:
+    for layer in model.layers:
+        for weight in layer.weights:
+            if not np.isfinite(weight.data).all():
+                return f"weight '{weight.name}' of layer '{layer.name}' is NaN or infinite"
+    return None
+
+
+class StopOnNonFinite(callbacks.Callback):
+    """Stops training at the first batch whose loss is NaN or infinite and says where
+    (``problem``); every later step would only spread the NaN through the weights."""
+
+    def __init__(self):
+        super().__init__()
+        self.problem, self._epoch = None, 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            self.problem = f"the loss became {loss} at epoch {self._epoch + 1}, batch {batch + 1}"
+            self.model.stop_training = True
 
 
 def build_model(model: str = "mlp", hidden=(128,), activation: str = "relu",
