@@ -16,7 +16,8 @@ from numkeras.layers.merging import (
 )
 from numkeras.layers.normalization import BatchNormalization
 from numkeras.layers.pooling import (
-    AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D,
+    AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
+    GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D,
 )
 from numkeras.layers.preprocessing import (
     CenterCrop, Normalization, RandomBrightness, RandomContrast, RandomCrop, RandomFlip,
@@ -30,7 +31,8 @@ from numkeras.utils.registry import lookup
 
 _LAYER_CLASSES = {cls.__name__: cls for cls in (
     Activation, AveragePooling2D, BatchNormalization, Conv2D, Conv2DTranspose, Dense, Dropout,
-    Conv1D, ELU, Embedding, Flatten,
+    AveragePooling1D, Conv1D, ELU, Embedding, Flatten, GlobalAveragePooling1D,
+    GlobalMaxPooling1D, MaxPooling1D,
     GlobalAveragePooling2D, GlobalMaxPooling2D, InputLayer, LeakyReLU, MaxPooling2D, Maxout,
     PReLU, ReLU, Reshape, Softmax, SpatialDropout2D, UpSampling2D, ZeroPadding2D,
     # merging, reshaping, Identity (Lambda stays out: its config is code, never loaded)
@@ -44,8 +46,12 @@ _LAYER_CLASSES = {cls.__name__: cls for cls in (
 _LAYER_CLASSES.update({"Convolution2D": Conv2D, "Convolution2DTranspose": Conv2DTranspose,
                        "Convolution1D": Conv1D, "MaxPool2D": MaxPooling2D,
                        "AvgPool2D": AveragePooling2D, "GlobalAvgPool2D": GlobalAveragePooling2D,
-                       "GlobalMaxPool2D": GlobalMaxPooling2D})
+                       "GlobalMaxPool2D": GlobalMaxPooling2D, "MaxPool1D": MaxPooling1D,
+                       "AvgPool1D": AveragePooling1D, "GlobalAvgPool1D": GlobalAveragePooling1D,
+                       "GlobalMaxPool1D": GlobalMaxPooling1D})
 Convolution1D = Conv1D
+MaxPool1D, AvgPool1D = MaxPooling1D, AveragePooling1D
+GlobalAvgPool1D, GlobalMaxPool1D = GlobalAveragePooling1D, GlobalMaxPooling1D
 Convolution2D, MaxPool2D, AvgPool2D = Conv2D, MaxPooling2D, AveragePooling2D
 Convolution2DTranspose = Conv2DTranspose
 GlobalAvgPool2D, GlobalMaxPool2D = GlobalAveragePooling2D, GlobalMaxPooling2D
@@ -82,6 +88,8 @@ __all__ = [
     "Conv2DTranspose", "Convolution1D", "Convolution2D",
     "Convolution2DTranspose", "Dense", "Dropout", "ELU",
     "Embedding", "Flatten", "GlobalAvgPool2D",
+    "AvgPool1D", "AveragePooling1D", "GlobalAvgPool1D", "GlobalAveragePooling1D",
+    "GlobalMaxPool1D", "GlobalMaxPooling1D", "MaxPool1D", "MaxPooling1D",
     "GlobalAveragePooling2D", "GlobalMaxPool2D", "GlobalMaxPooling2D", "Input", "InputLayer",
     "InputSpec", "KerasTensor", "Layer", "LeakyReLU", "MaxPool2D", "MaxPooling2D", "Maxout",
     "PReLU", "ReLU", "Reshape", "Softmax", "SpatialDropout2D", "UpSampling2D", "ZeroPadding2D",

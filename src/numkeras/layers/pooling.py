@@ -1,4 +1,5 @@
-"""Pooling layers for channels-last images: windowed max/average and global pooling."""
+"""Pooling layers for channels-last images and sequences: windowed max/average and global
+pooling."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ from numkeras.backprop import image_ops, ops
 from numkeras.layers.convolutional import (
     ImageInputSpec,
     check_image_rank,
+    check_sequence_rank,
     normalize_data_format,
     normalize_padding,
     normalize_tuple,
+    sequence_output_length,
     spatial_output_shape,
 )
 from numkeras.layers.layer import Layer
@@ -130,8 +133,125 @@ class GlobalMaxPooling2D(_GlobalPooling2D):
         return ops.max(inputs, axis=(1, 2), keepdims=self.keepdims)
 
 
+# ----- 1-D: sequences (batch, steps, channels), pooled as (batch, 1, steps, channels) -----
+
+
+class _Pooling1D(Layer):
+    """Shared config, shape and call of MaxPooling1D and AveragePooling1D."""
+
+    _primitive = None  # set by subclasses: the 2-D image op that pools the (N, 1, T, C) view
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        name = self.name
+        self.pool_size = normalize_tuple(pool_size, 1, "pool_size", name)
+        self.strides = (self.pool_size if strides is None
+                        else normalize_tuple(strides, 1, "strides", name))
+        self.padding = normalize_padding(padding, name)
+        self.data_format = normalize_data_format(data_format, name)
+
+    def build(self, input_shape):
+        self.compute_output_shape(input_shape)  # rank and window checks; no weights
+
+    def call(self, inputs):
+        self.compute_output_shape(inputs.shape)
+        batch, steps, channels = inputs.shape
+        x = ops.reshape(inputs, shape=(batch, 1, steps, channels))  # (N, 1, T, C)
+        out = type(self)._primitive(x, pool_size=(1,) + self.pool_size,
+                                    strides=(1,) + self.strides, padding=self.padding)
+        return ops.reshape(out, shape=(batch, out.shape[2], channels))
+
+    def compute_output_shape(self, input_shape):
+        check_sequence_rank(self.name, input_shape)
+        steps = sequence_output_length(self.name, input_shape, self.pool_size[0],
+                                       self.strides[0], self.padding, what="pool_size")
+        return (input_shape[0], steps, input_shape[2])
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": self.pool_size, "padding": self.padding,
+                "strides": self.strides, "data_format": self.data_format}
+
+
+class MaxPooling1D(_Pooling1D):
+    """Maximum over windows of ``pool_size`` steps, moved by ``strides`` (default
+    ``pool_size``); ``(batch, steps, channels)`` to ``(batch, new_steps, channels)``.
+
+    >>> import numpy as np
+    >>> MaxPooling1D()(np.arange(6.0).reshape(1, 6, 1)).data[0, :, 0].tolist()
+    [1.0, 3.0, 5.0]
+    """
+
+    _primitive = staticmethod(image_ops.max_pool2d)
+
+
+class AveragePooling1D(_Pooling1D):
+    """Mean over windows of ``pool_size`` steps, moved by ``strides`` (default ``pool_size``);
+    with ``padding="same"`` border windows average only their real steps.
+
+    >>> import numpy as np
+    >>> AveragePooling1D()(np.arange(6.0).reshape(1, 6, 1)).data[0, :, 0].tolist()
+    [0.5, 2.5, 4.5]
+    """
+
+    _primitive = staticmethod(image_ops.avg_pool2d)
+
+
+class _GlobalPooling1D(Layer):
+    """Shared config and shape of the 1-D global pooling layers."""
+
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = normalize_data_format(data_format, self.name)
+        self.keepdims = bool(keepdims)
+
+    def build(self, input_shape):
+        check_sequence_rank(self.name, input_shape)
+
+    def compute_output_shape(self, input_shape):
+        check_sequence_rank(self.name, input_shape)
+        if self.keepdims:
+            return (input_shape[0], 1, input_shape[2])
+        return (input_shape[0], input_shape[2])
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format,
+                "keepdims": self.keepdims}
+
+
+class GlobalAveragePooling1D(_GlobalPooling1D):
+    """Mean over the steps: ``(batch, steps, c)`` becomes ``(batch, c)`` (``(batch, 1, c)``
+    with ``keepdims=True``). Masks are not supported yet: every step counts.
+
+    >>> import numpy as np
+    >>> GlobalAveragePooling1D()(np.ones((2, 5, 3))).shape
+    (2, 3)
+    """
+
+    def call(self, inputs):
+        check_sequence_rank(self.name, inputs.shape)
+        return ops.mean(inputs, axis=1, keepdims=self.keepdims)
+
+
+class GlobalMaxPooling1D(_GlobalPooling1D):
+    """Maximum over the steps: ``(batch, steps, c)`` becomes ``(batch, c)``; tied maxima
+    share the gradient equally (``ops.max``).
+
+    >>> import numpy as np
+    >>> GlobalMaxPooling1D(keepdims=True)(np.ones((2, 5, 3))).shape
+    (2, 1, 3)
+    """
+
+    def call(self, inputs):
+        check_sequence_rank(self.name, inputs.shape)
+        return ops.max(inputs, axis=1, keepdims=self.keepdims)
+
+
 # Keras's short aliases.
 MaxPool2D = MaxPooling2D
 AvgPool2D = AveragePooling2D
 GlobalAvgPool2D = GlobalAveragePooling2D
 GlobalMaxPool2D = GlobalMaxPooling2D
+MaxPool1D = MaxPooling1D
+AvgPool1D = AveragePooling1D
+GlobalAvgPool1D = GlobalAveragePooling1D
+GlobalMaxPool1D = GlobalMaxPooling1D
