@@ -14,7 +14,7 @@ from numkeras.layers.merging import (
     Add, Average, Concatenate, Dot, Maximum, Merge, Minimum, Multiply, Subtract, add, average,
     concatenate, dot, maximum, minimum, multiply, subtract,
 )
-from numkeras.layers.normalization import BatchNormalization
+from numkeras.layers.normalization import BatchNormalization, LayerNormalization
 from numkeras.layers.pooling import (
     AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
     GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D,
@@ -32,7 +32,7 @@ from numkeras.utils.registry import lookup
 _LAYER_CLASSES = {cls.__name__: cls for cls in (
     Activation, AveragePooling2D, BatchNormalization, Conv2D, Conv2DTranspose, Dense, Dropout,
     AveragePooling1D, Conv1D, ELU, Embedding, Flatten, GlobalAveragePooling1D,
-    GlobalMaxPooling1D, MaxPooling1D,
+    GlobalMaxPooling1D, LayerNormalization, MaxPooling1D,
     GlobalAveragePooling2D, GlobalMaxPooling2D, InputLayer, LeakyReLU, MaxPooling2D, Maxout,
     PReLU, ReLU, Reshape, Softmax, SpatialDropout2D, UpSampling2D, ZeroPadding2D,
     # merging, reshaping, Identity (Lambda stays out: its config is code, never loaded)
@@ -89,7 +89,7 @@ __all__ = [
     "Convolution2DTranspose", "Dense", "Dropout", "ELU",
     "Embedding", "Flatten", "GlobalAvgPool2D",
     "AvgPool1D", "AveragePooling1D", "GlobalAvgPool1D", "GlobalAveragePooling1D",
-    "GlobalMaxPool1D", "GlobalMaxPooling1D", "MaxPool1D", "MaxPooling1D",
+    "GlobalMaxPool1D", "GlobalMaxPooling1D", "LayerNormalization", "MaxPool1D", "MaxPooling1D",
     "GlobalAveragePooling2D", "GlobalMaxPool2D", "GlobalMaxPooling2D", "Input", "InputLayer",
     "InputSpec", "KerasTensor", "Layer", "LeakyReLU", "MaxPool2D", "MaxPooling2D", "Maxout",
     "PReLU", "ReLU", "Reshape", "Softmax", "SpatialDropout2D", "UpSampling2D", "ZeroPadding2D",

@@ -1,4 +1,4 @@
-"""Batch normalization, with Keras 3's arguments, weights and moving-average rule."""
+"""Batch and layer normalization, with Keras 3's arguments, weights and formulas."""
 
 from __future__ import annotations
 
@@ -146,3 +146,107 @@ class BatchNormalization(Layer):
                 "beta_constraint": _constraints.serialize(self.beta_constraint),
                 "gamma_constraint": _constraints.serialize(self.gamma_constraint),
                 "synchronized": self.synchronized}
+
+
+class LayerNormalization(Layer):
+    """Normalize each sample over ``axis`` to zero mean and unit variance, then scale by
+    ``gamma`` and shift by ``beta`` (Keras 3):
+    ``(x - mean) / sqrt(var + epsilon) * gamma + beta``, mean and (biased) variance taken
+    over ``axis`` of each sample, the same in training and inference.
+
+    Args:
+        axis: int or list of ints to normalize over (default the last).
+        epsilon: added to the variance (default 1e-3, Keras's).
+        center, scale: whether to learn ``beta`` / ``gamma``.
+        beta_initializer, gamma_initializer, *_regularizer, *_constraint: as Keras.
+        rms_scaling: Keras's deprecated option: ``x / sqrt(var + epsilon) * gamma``, no
+            centering and no ``beta``.
+
+    Weights ``gamma`` then ``beta``, each of the shape of the normalized axes. Composed of
+    primitives (mean, multiply, sqrt), so its gradient needs no rule of its own.
+
+    >>> import numpy as np
+    >>> layer = LayerNormalization()
+    >>> out = layer(np.array([[1.0, 2.0, 3.0]]))
+    >>> [round(float(v), 3) for v in out.data[0]], [w.name for w in layer.weights]
+    ([-1.224, 0.0, 1.224], ['gamma', 'beta'])
+    """
+
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
+                 gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
+                 rms_scaling=False, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(axis, (list, tuple)) and all(
+                isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in axis):
+            self.axis = [int(a) for a in axis]
+        elif isinstance(axis, (int, np.integer)) and not isinstance(axis, bool):
+            self.axis = int(axis)
+        else:
+            raise TypeError(f"LayerNormalization '{self.name}': `axis` must be an int or a "
+                            f"list of ints. Received: axis={axis!r}.")
+        self.epsilon = float(epsilon)
+        self.center, self.scale = bool(center), bool(scale)
+        self.rms_scaling = bool(rms_scaling)
+        self.beta_initializer = _initializers.get(beta_initializer, "beta_initializer")
+        self.gamma_initializer = _initializers.get(gamma_initializer, "gamma_initializer")
+        self.beta_regularizer = _regularizers.get(beta_regularizer, "beta_regularizer")
+        self.gamma_regularizer = _regularizers.get(gamma_regularizer, "gamma_regularizer")
+        self.beta_constraint = _constraints.get(beta_constraint, "beta_constraint")
+        self.gamma_constraint = _constraints.get(gamma_constraint, "gamma_constraint")
+
+    def build(self, input_shape):
+        self.compute_output_shape(input_shape)  # axes in range
+        # Keras: the axes are sorted (as given, negative ones first) and kept as a list.
+        self.axis = sorted(self.axis) if isinstance(self.axis, list) else [self.axis]
+        shape = tuple(input_shape[a] for a in self.axis)
+        if any(d is None for d in shape):
+            raise ValueError(f"LayerNormalization '{self.name}': the normalized axes "
+                             f"{self.axis} of the inputs must be known; received "
+                             f"input_shape={tuple(input_shape)}.")
+        self.gamma = self.beta = None
+        if self.scale or self.rms_scaling:
+            self.gamma = self.add_weight("gamma", shape, self.gamma_initializer,
+                                         regularizer=self.gamma_regularizer,
+                                         constraint=self.gamma_constraint)
+        if self.center and not self.rms_scaling:
+            self.beta = self.add_weight("beta", shape, self.beta_initializer,
+                                        regularizer=self.beta_regularizer,
+                                        constraint=self.beta_constraint)
+
+    def call(self, inputs):
+        ndim = inputs.ndim
+        axes = tuple(a % ndim for a in self.axis)
+        # gamma/beta reshaped onto the input's rank as Keras does (a reshape, not a transpose).
+        broadcast = [1] * ndim
+        for a in self.axis:
+            broadcast[a] = inputs.shape[a]
+        mean = ops.mean(inputs, axis=axes, keepdims=True)
+        centered = ops.subtract(inputs, mean)
+        variance = ops.mean(ops.multiply(centered, centered), axis=axes, keepdims=True)
+        inv = ops.divide(1.0, ops.sqrt(ops.add(variance, self.epsilon)))
+        outputs = ops.multiply(inputs if self.rms_scaling else centered, inv)
+        if self.gamma is not None:
+            outputs = ops.multiply(outputs, ops.reshape(self.gamma, shape=tuple(broadcast)))
+        if self.beta is not None:
+            outputs = ops.add(outputs, ops.reshape(self.beta, shape=tuple(broadcast)))
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        rank = len(input_shape)
+        for a in (self.axis if isinstance(self.axis, list) else [self.axis]):
+            if not -rank <= a < rank:
+                raise ValueError(
+                    f"LayerNormalization '{self.name}': axis {a} is out of bounds for inputs "
+                    f"of shape {tuple(input_shape)} (rank {rank}). Received: axis={self.axis}.")
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon,
+                "center": self.center, "scale": self.scale, "rms_scaling": self.rms_scaling,
+                "beta_initializer": _initializers.serialize(self.beta_initializer),
+                "gamma_initializer": _initializers.serialize(self.gamma_initializer),
+                "beta_regularizer": _regularizers.serialize(self.beta_regularizer),
+                "gamma_regularizer": _regularizers.serialize(self.gamma_regularizer),
+                "beta_constraint": _constraints.serialize(self.beta_constraint),
+                "gamma_constraint": _constraints.serialize(self.gamma_constraint)}
