@@ -10,6 +10,7 @@ from numkeras import config as _config
 from numkeras.backprop import ops
 from numkeras.backprop.tensor import Tensor
 from numkeras.layers.layer import Layer, check_positive_int
+from numkeras.utils.image_utils import resize_images
 
 
 def _array(x) -> np.ndarray:
@@ -297,35 +298,6 @@ class RandomBrightness(Layer):
     def get_config(self):
         return {**super().get_config(), "data_format": self.data_format, "factor": self.factor,
                 "value_range": self.value_range, "seed": self.seed}
-
-
-def _source_positions(out_size: int, in_size: int) -> np.ndarray:
-    # Half-pixel centres, as jax.image.resize / tf.image.resize (no antialias).
-    return (np.arange(out_size) + 0.5) * (in_size / out_size) - 0.5
-
-
-def resize_images(images: np.ndarray, height: int, width: int,
-                  interpolation: str = "bilinear") -> np.ndarray:
-    """Resize a (B, H, W, C) batch with half-pixel centres; ``bilinear`` (no antialias) or
-    ``nearest``. Vectorised: two gathers per axis."""
-    in_h, in_w = images.shape[1], images.shape[2]
-    if interpolation == "nearest":
-        rows = np.clip(np.floor((np.arange(height) + 0.5) * in_h / height), 0, in_h - 1)
-        cols = np.clip(np.floor((np.arange(width) + 0.5) * in_w / width), 0, in_w - 1)
-        return images[:, rows.astype(np.intp)][:, :, cols.astype(np.intp)]
-    if interpolation != "bilinear":
-        raise ValueError(f"interpolation must be 'bilinear' or 'nearest'; received "
-                         f"{interpolation!r}.")
-    out = images.astype(np.float64)
-    for axis, (size, in_size) in ((1, (height, in_h)), (2, (width, in_w))):
-        pos = np.clip(_source_positions(size, in_size), 0, in_size - 1)
-        lo = np.floor(pos).astype(np.intp)
-        hi = np.minimum(lo + 1, in_size - 1)
-        shape = [1, 1, 1, 1]
-        shape[axis] = size
-        t = (pos - lo).reshape(shape)
-        out = np.take(out, lo, axis=axis) * (1 - t) + np.take(out, hi, axis=axis) * t
-    return out
 
 
 def _aspect_crop_box(in_h: int, in_w: int, height: int, width: int):

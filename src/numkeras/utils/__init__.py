@@ -5,6 +5,9 @@ from numkeras.config import set_random_seed
 from numkeras.utils import naming
 from numkeras.utils.data import normalize, to_categorical
 from numkeras.utils.gradients import GradientCheck, check_gradients
+from numkeras.utils.image_utils import (
+    array_to_img, image_dataset_from_directory, img_to_array, load_img, save_img,
+)
 from numkeras.utils.plotting import plot_gradient_flow, plot_history
 from numkeras.utils.progbar import Progbar
 
@@ -15,4 +18,6 @@ def clear_session() -> None:
 
 
 __all__ = ["GradientCheck", "Progbar", "check_gradients", "clear_session", "normalize",
-           "plot_gradient_flow", "plot_history", "set_random_seed", "to_categorical"]
+           "plot_gradient_flow", "plot_history", "set_random_seed", "to_categorical",
+           "array_to_img", "image_dataset_from_directory", "img_to_array", "load_img",
+           "save_img"]
