@@ -60,6 +60,13 @@ def test_non_integer_values_are_refused():
         Embedding(7, 3)(np.array([[np.nan, 1.0]]))
 
 
+def test_mask_zero_is_refused_until_masks_exist():
+    # Ignoring it would silently change the numbers of the layers after it (pooling, RNNs).
+    with pytest.raises(ValueError, match=r"'emb'.*mask_zero=True.*masks"):
+        Embedding(10, 4, mask_zero=True, name="emb")
+    assert Embedding(10, 4, mask_zero=False).get_config()["mask_zero"] is False
+
+
 @pytest.mark.parametrize("argument", ["input_dim", "output_dim"])
 def test_invalid_dimensions_name_the_argument(argument):
     options = {"input_dim": 5, "output_dim": 2, argument: 0}
@@ -75,7 +82,7 @@ def test_output_shapes_with_symbolic_input_and_any_rank():
 
 
 def test_config_has_keras_keys_and_round_trips():
-    layer = Embedding(20, 4, mask_zero=True, embeddings_regularizer="l2", name="emb")
+    layer = Embedding(20, 4, embeddings_regularizer="l2", name="emb")
     config = layer.get_config()
     assert set(config) == {
         "name", "trainable", "dtype", "input_dim", "output_dim", "embeddings_initializer",

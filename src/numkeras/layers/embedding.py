@@ -19,8 +19,9 @@ class Embedding(Layer):
         output_dim: length of each embedding vector.
         embeddings_initializer: default ``"uniform"`` (U(-0.05, 0.05)).
         embeddings_regularizer, embeddings_constraint, activity_regularizer: as Keras.
-        mask_zero: accepted and saved, but numkeras has no masks yet: index 0 is looked up like
-            any other and no mask reaches the next layers (Keras would pass one on).
+        mask_zero: only ``False``: numkeras has no masks yet, and ignoring ``True`` would
+            silently change what the next layers compute (Keras's GlobalAveragePooling1D,
+            for one, would skip the padded steps), so it is refused with a clear error.
 
     Input shape ``(batch, ...)`` of whole numbers (an integer array, or floats holding whole
     numbers, as a float dataset gives); output ``(batch, ..., output_dim)``. Indices out of
@@ -46,6 +47,12 @@ class Embedding(Layer):
         self.embeddings_constraint = _constraints.get(embeddings_constraint,
                                                       "embeddings_constraint")
         self.mask_zero = bool(mask_zero)
+        if self.mask_zero:
+            raise ValueError(
+                f"Embedding '{self.name}' received mask_zero=True, but numkeras does not "
+                f"propagate masks yet: the layers after it would treat the padding (index 0) "
+                f"as data and give different numbers than Keras. Pass mask_zero=False (padding "
+                f"then counts as a token), or trim/bucket the sequences instead of padding.")
         if lora_rank or quantization_config:
             raise ValueError(f"Embedding '{self.name}': LoRA and quantization are not "
                              "supported; pass lora_rank=None, quantization_config=None.")
