@@ -22,6 +22,14 @@ def test_lookup_matches_numpy_indexing_for_int_and_float_inputs(rng):
     np.testing.assert_array_equal(layer(Tensor(ids.astype(np.float32))).data, table[ids])
 
 
+def test_integer_indices_are_not_rounded_through_float32():
+    # 2**24 + 1 has no float32; the base class's cast would look up row 2**24 instead.
+    layer = Embedding(2**24 + 2, 1, embeddings_initializer="zeros")
+    layer.build_from_shape((None, 1))
+    layer.embeddings.data[2**24 + 1] = 1.0
+    assert layer(np.array([[2**24 + 1]])).data.ravel().tolist() == [1.0]
+
+
 def test_weights_names_shapes_and_default_uniform_initializer():
     layer = Embedding(1000, 16)
     layer.build_from_shape((None, 10))

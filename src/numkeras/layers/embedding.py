@@ -9,6 +9,7 @@ from numkeras import initializers as _initializers
 from numkeras import regularizers as _regularizers
 from numkeras.backprop import Tensor, ops
 from numkeras.layers.layer import Layer, check_positive_int
+from numkeras.layers.node import is_symbolic
 
 
 class Embedding(Layer):
@@ -62,6 +63,15 @@ class Embedding(Layer):
                                           self.embeddings_initializer,
                                           regularizer=self.embeddings_regularizer,
                                           constraint=self.embeddings_constraint)
+
+    def __call__(self, inputs, *args, **kwargs):
+        # Integer indices stay integers (the base class would cast them to the float type,
+        # which rounds ids above 2**24 in float32).
+        if not isinstance(inputs, Tensor) and not is_symbolic(inputs):
+            array = np.asarray(inputs)
+            if array.dtype.kind in "iu":
+                inputs = Tensor(array)
+        return super().__call__(inputs, *args, **kwargs)
 
     def call(self, inputs):
         return ops.embedding_lookup(self.embeddings, indices=self._indices(inputs))
