@@ -132,3 +132,19 @@ def test_outputs_equal_keras_with_the_same_weights(rng):
     assert tuple(theirs.compute_output_shape(ids.shape)) == ours.compute_output_shape(ids.shape)
     np.testing.assert_allclose(ours(ids).data, np.asarray(theirs(ids)), rtol=1e-6, atol=1e-6)
     assert set(theirs.get_config()) == set(ours.get_config())
+
+
+def test_archives_move_both_ways_with_keras(tmp_path, rng):
+    real_keras = pytest.importorskip("keras")
+    x = rng.integers(0, 10, (4, 6))
+    model = keras.Sequential([keras.Input(shape=(6,)), Embedding(10, 4),
+                              keras.layers.Conv1D(3, 2, padding="causal"),
+                              keras.layers.LayerNormalization(),
+                              keras.layers.GlobalAveragePooling1D(), keras.layers.Dense(1)])
+    model.save(tmp_path / "ours.keras")
+    theirs = real_keras.saving.load_model(tmp_path / "ours.keras")
+    expected = np.asarray(theirs.predict(x, verbose=0))
+    np.testing.assert_allclose(expected, model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    theirs.save(tmp_path / "theirs.keras")
+    back = keras.models.load_model(tmp_path / "theirs.keras")
+    np.testing.assert_allclose(back.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
