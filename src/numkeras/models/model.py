@@ -99,6 +99,31 @@ class Model(Trainer, Layer):
                                print_fn=print_fn, show_trainable=show_trainable,
                                layer_range=layer_range, style=style)
 
+    # ----- config -----
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None):
+        """A model from its ``get_config()``, as ``keras.Model.from_config`` does.
+
+        On ``keras.Model`` itself, a functional config (``name``, ``layers``,
+        ``input_layers``, ``output_layers``) rebuilds the graph; ``custom_objects`` maps the
+        class names of your own layers in it to the classes. Any other config, and any config
+        on a subclass, goes to the constructor, ``cls(**config)``. (Keras 3 also revives a
+        subclass whose ``__init__`` takes ``(*args, **kwargs)`` as a graph; not yet here,
+        because ``load_model`` reaches this method for custom model classes and must keep
+        building their layers under its safe-loading checks.)
+
+        >>> import numkeras as keras
+        >>> inputs = keras.Input((4,))
+        >>> model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+        >>> type(keras.Model.from_config(model.get_config())).__name__
+        'Functional'
+        """
+        if cls is Model and _is_functional_config(config):
+            from numkeras.models.graph_config import functional_from_config
+
+            return functional_from_config(cls, config, custom_objects)
+        return cls(**config)
+
     # ----- saving (implemented in numkeras.saving) -----
     def save(self, filepath, overwrite: bool = True, **kwargs) -> None:
         """Save the whole model (architecture, weights, compile config, optimizer state) to a
@@ -176,3 +201,10 @@ class Model(Trainer, Layer):
         finally:
             for w, grad in zip(weights, saved):
                 w.grad = grad
+
+
+_FUNCTIONAL_CONFIG_KEYS = ("name", "layers", "input_layers", "output_layers")
+
+
+def _is_functional_config(config) -> bool:
+    return isinstance(config, dict) and all(key in config for key in _FUNCTIONAL_CONFIG_KEYS)
