@@ -212,3 +212,85 @@ def test_random_crop_of_small_inputs_equals_keras(size, rng):
     theirs = real_keras.layers.RandomCrop(*size)(x, training=True)
     np.testing.assert_allclose(RandomCrop(*size)(x, training=True).data, np.asarray(theirs),
                                rtol=1e-5, atol=1e-5)
+
+
+# ----- affine augmentations -----
+
+
+class _Draws:
+    """Stands in for a layer's generator: returns the given draws in order."""
+
+    def __init__(self, *draws):
+        self.draws = list(draws)
+
+    def uniform(self, low, high, size):
+        return np.asarray(self.draws.pop(0), dtype=np.float64).reshape(size)
+
+
+def test_random_translation_by_whole_pixels_shifts_and_reflects():
+    from numkeras.layers import RandomTranslation
+
+    x = np.arange(5, dtype=np.float32).reshape(1, 1, 5, 1)
+    layer = RandomTranslation(0.0, 0.4)
+    np.testing.assert_array_equal(layer(x).data, x)
+    layer._rng = _Draws([0.0], [0.4])  # 0.4 * width 5 = 2 columns to the right
+    np.testing.assert_array_equal(layer(x, training=True).data.ravel(), [1, 0, 0, 1, 2])
+
+
+def test_random_rotation_half_turn_and_zoom_identity():
+    from numkeras.layers import RandomRotation, RandomZoom
+
+    x = np.arange(12, dtype=np.float32).reshape(1, 3, 4, 1)
+    rotation = RandomRotation(0.5)
+    assert rotation.factor == (-0.5, 0.5)
+    rotation._rng = _Draws([180.0])
+    np.testing.assert_allclose(rotation(x, training=True).data, x[:, ::-1, ::-1], atol=1e-5)
+    zoom = RandomZoom(0.2, seed=1)
+    zoom._rng = _Draws([0.0])
+    np.testing.assert_allclose(zoom(x, training=True).data, x, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["RandomTranslation", "RandomRotation", "RandomZoom"])
+def test_affine_layers_repeat_with_a_seed_and_round_trip(name, rng):
+    from numkeras import layers
+
+    cls = getattr(layers, name)
+    args = (0.2,) if name == "RandomRotation" else (0.2, 0.3)
+    x = rng.normal(size=(4, 6, 5, 2)).astype(np.float32)
+    first = cls(*args, seed=4)(x, training=True).data
+    np.testing.assert_array_equal(cls(*args, seed=4)(x, training=True).data, first)
+    assert not np.allclose(first, x)
+    config = cls(*args, seed=4, fill_mode="constant").get_config()
+    assert cls.from_config(config).get_config() == config
+
+
+@pytest.mark.parametrize("fill_mode", ["reflect", "wrap", "constant", "nearest"])
+@pytest.mark.parametrize("interpolation", ["bilinear", "nearest"])
+def test_affine_layers_equal_keras_for_the_same_draws(fill_mode, interpolation, rng):
+    real_keras = pytest.importorskip("keras")
+    from numkeras.layers import RandomRotation, RandomTranslation, RandomZoom
+
+    x = rng.normal(size=(3, 5, 6, 2)).astype(np.float32)
+    options = {"fill_mode": fill_mode, "interpolation": interpolation, "fill_value": 0.5}
+    pairs = []
+    theirs = real_keras.layers.RandomRotation(0.3, **options)
+    draw = theirs.get_random_transformation(x, training=True)
+    ours = RandomRotation(0.3, **options)
+    ours._rng = _Draws(np.asarray(draw["angle"]))
+    pairs.append((ours, theirs, draw))
+    theirs = real_keras.layers.RandomTranslation(0.3, (-0.2, 0.4), **options)
+    draw = theirs.get_random_transformation(x, training=True)
+    shifts = np.asarray(draw["translations"])
+    ours = RandomTranslation(0.3, (-0.2, 0.4), **options)
+    ours._rng = _Draws(shifts[:, 1] / 5, shifts[:, 0] / 6)
+    pairs.append((ours, theirs, draw))
+    theirs = real_keras.layers.RandomZoom(0.3, (-0.2, 0.4), **options)
+    draw = theirs.get_random_transformation(x, training=True)
+    ours = RandomZoom(0.3, (-0.2, 0.4), **options)
+    ours._rng = _Draws(np.asarray(draw["height_zoom"]).ravel() - 1,
+                       np.asarray(draw["width_zoom"]).ravel() - 1)
+    pairs.append((ours, theirs, draw))
+    for ours, theirs, draw in pairs:
+        expected = np.asarray(theirs.transform_images(x, draw, training=True))
+        np.testing.assert_allclose(ours(x, training=True).data, expected, atol=1e-5)
+        assert sorted(ours.get_config()) == sorted(theirs.get_config())

@@ -21,7 +21,7 @@ from numkeras.layers.pooling import (
 )
 from numkeras.layers.preprocessing import (
     CenterCrop, Normalization, RandomBrightness, RandomContrast, RandomCrop, RandomFlip,
-    Rescaling, Resizing,
+    RandomRotation, RandomTranslation, RandomZoom, Rescaling, Resizing,
 )
 from numkeras.layers.regularization import SpatialDropout2D
 from numkeras.layers.reshaping import (
@@ -40,7 +40,7 @@ _LAYER_CLASSES = {cls.__name__: cls for cls in (
     RepeatVector, Subtract,
     # preprocessing
     CenterCrop, Normalization, RandomBrightness, RandomContrast, RandomCrop, RandomFlip,
-    Rescaling, Resizing,
+    RandomRotation, RandomTranslation, RandomZoom, Rescaling, Resizing,
 )}
 # Keras's aliases for the same classes.
 _LAYER_CLASSES.update({"Convolution2D": Conv2D, "Convolution2DTranspose": Conv2DTranspose,
@@ -97,6 +97,6 @@ __all__ = [
     "Add", "Average", "Concatenate", "Cropping2D", "Dot", "Identity", "Lambda", "Maximum",
     "Merge", "Minimum", "Multiply", "Permute", "RepeatVector", "Subtract",
     "CenterCrop", "Normalization", "RandomBrightness", "RandomContrast", "RandomCrop",
-    "RandomFlip", "Rescaling", "Resizing",
+    "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "Rescaling", "Resizing",
     "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
 ]

@@ -1,5 +1,6 @@
 """Preprocessing layers (issue 16, first slice): Rescaling, Normalization, CenterCrop,
-Resizing, RandomFlip, RandomContrast, RandomBrightness, RandomCrop.
+Resizing, RandomFlip, RandomContrast, RandomBrightness, RandomCrop, RandomTranslation,
+RandomRotation, RandomZoom.
 Keras 3 names, arguments, defaults and config keys; channels_last images."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from numkeras import config as _config
 from numkeras.backprop import ops
 from numkeras.backprop.tensor import Tensor
 from numkeras.layers.layer import Layer, check_positive_int
-from numkeras.utils.image_utils import resize_images
+from numkeras.utils.image_utils import affine_transform, resize_images
 
 
 def _array(x) -> np.ndarray:
@@ -388,3 +389,135 @@ class RandomCrop(Layer):
     def get_config(self):
         return {**super().get_config(), "data_format": self.data_format,
                 "height": self.height, "width": self.width, "seed": self.seed}
+
+
+def _lower_upper(factor, name, layer_name):
+    """Keras's translation/zoom factor: a number f gives (-f, f); a pair (lower, upper) in
+    [-1, 1] with lower <= upper."""
+    if isinstance(factor, (tuple, list)):
+        if len(factor) != 2:
+            raise ValueError(f"Layer '{layer_name}': `{name}` must be a number or a pair; "
+                             f"received {factor!r}.")
+        lower, upper = float(factor[0]), float(factor[1])
+    else:
+        lower, upper = -float(factor), float(factor)
+    if lower > upper or abs(lower) > 1 or abs(upper) > 1:
+        raise ValueError(f"Layer '{layer_name}': `{name}` must lie in [-1, 1] with lower <= "
+                         f"upper; received {factor!r}.")
+    return lower, upper
+
+
+class _RandomAffine(Layer):
+    """Shared by RandomTranslation, RandomRotation and RandomZoom: draw one affine map per
+    image in training and sample through it (``affine_transform``, JAX-backend semantics)."""
+
+    def __init__(self, fill_mode="reflect", interpolation="bilinear", seed=None, fill_value=0.0,
+                 data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        if fill_mode not in ("reflect", "wrap", "constant", "nearest"):
+            raise ValueError(f"Layer '{self.name}': fill_mode must be 'reflect', 'wrap', "
+                             f"'constant' or 'nearest'; received {fill_mode!r}.")
+        if interpolation not in ("bilinear", "nearest"):
+            raise ValueError(f"Layer '{self.name}': interpolation must be 'bilinear' or "
+                             f"'nearest'; received {interpolation!r}.")
+        self.fill_mode, self.interpolation = fill_mode, interpolation
+        self.seed, self.fill_value = seed, fill_value
+        self.data_format = _check_data_format(data_format, self.name)
+        self._rng = _config.make_rng(seed)
+
+    def _transforms(self, batch, height, width) -> np.ndarray:
+        raise NotImplementedError
+
+    def call(self, inputs, training=None):
+        if not training:
+            return inputs
+        x = _array(inputs)
+        images = _batched(x, self.name)
+        transforms = self._transforms(*images.shape[:3])
+        return _like_input(affine_transform(images, transforms, self.interpolation,
+                                            self.fill_mode, self.fill_value), x)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format,
+                "fill_mode": self.fill_mode, "interpolation": self.interpolation,
+                "seed": self.seed, "fill_value": self.fill_value}
+
+
+def _matrix(a0, a1, a2, b0, b1, b2) -> np.ndarray:
+    zeros = np.zeros_like(a0)
+    return np.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)  # (B, 8)
+
+
+class RandomTranslation(_RandomAffine):
+    """Shift each image by ``U(*height_factor) * height`` rows and ``U(*width_factor) * width``
+    columns (a number f means (-f, f)), filling with ``fill_mode``; training only."""
+
+    def __init__(self, height_factor, width_factor, fill_mode="reflect",
+                 interpolation="bilinear", seed=None, fill_value=0.0, data_format=None,
+                 **kwargs):
+        super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
+        self.height_factor, self.width_factor = height_factor, width_factor
+        self._height = _lower_upper(height_factor, "height_factor", self.name)
+        self._width = _lower_upper(width_factor, "width_factor", self.name)
+
+    def _transforms(self, batch, height, width):
+        dy = self._rng.uniform(*self._height, batch) * height
+        dx = self._rng.uniform(*self._width, batch) * width
+        ones, zeros = np.ones(batch), np.zeros(batch)
+        return _matrix(ones, zeros, -dx, zeros, ones, -dy)
+
+    def get_config(self):
+        return {**super().get_config(), "height_factor": self.height_factor,
+                "width_factor": self.width_factor}
+
+
+class RandomRotation(_RandomAffine):
+    """Rotate each image about its centre by ``U(*factor) * 360`` degrees (a number f means
+    (-f, f)), filling with ``fill_mode``; training only."""
+
+    def __init__(self, factor, fill_mode="reflect", interpolation="bilinear", seed=None,
+                 fill_value=0.0, data_format=None, **kwargs):
+        super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
+        self.factor = _factor_pair(factor, (-1, 1), "factor", self.name)
+
+    def _transforms(self, batch, height, width):
+        angle = np.deg2rad(self._rng.uniform(self.factor[0] * 360, self.factor[1] * 360, batch))
+        cx, cy = 0.5 * (width - 1), 0.5 * (height - 1)
+        cos, sin = np.cos(angle), np.sin(angle)
+        # Keras's _compute_affine_matrix with unit scale and no shear or translation.
+        return _matrix(cos, -sin, cx - cx * cos + cy * sin, sin, cos, cy - cx * sin - cy * cos)
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
+
+
+class RandomZoom(_RandomAffine):
+    """Zoom each image about its centre: height by ``1 + U(*height_factor)`` (a number f means
+    (-f, f); positive zooms out), width by ``1 + U(*width_factor)`` or, if that is None, by
+    the same factor as the height; training only."""
+
+    def __init__(self, height_factor, width_factor=None, fill_mode="reflect",
+                 interpolation="bilinear", seed=None, fill_value=0.0, data_format=None,
+                 **kwargs):
+        super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
+        self.height_factor, self.width_factor = height_factor, width_factor
+        self._height = _lower_upper(height_factor, "height_factor", self.name)
+        self._width = None if width_factor is None else \
+            _lower_upper(width_factor, "width_factor", self.name)
+        if self._height[0] <= -1 or (self._width is not None and self._width[0] <= -1):
+            raise ValueError(f"Layer '{self.name}': zoom factors must be above -1; received "
+                             f"height_factor={height_factor!r}, width_factor={width_factor!r}.")
+
+    def _transforms(self, batch, height, width):
+        zoom_h = 1.0 + self._rng.uniform(*self._height, batch)
+        zoom_w = zoom_h if self._width is None else 1.0 + self._rng.uniform(*self._width, batch)
+        zeros = np.zeros(batch)
+        return _matrix(zoom_w, zeros, (width - 1) / 2 * (1 - zoom_w),
+                       zeros, zoom_h, (height - 1) / 2 * (1 - zoom_h))
+
+    def get_config(self):
+        return {**super().get_config(), "height_factor": self.height_factor,
+                "width_factor": self.width_factor}

@@ -326,3 +326,62 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     if subset == "validation":
         return make(val)
     return make(train), make(val)
+
+
+# ----- affine sampling (shared by RandomTranslation, RandomRotation, RandomZoom) -----
+
+_FILL_MODES = ("reflect", "wrap", "constant", "nearest", "mirror")
+
+
+def _fix_index(index: np.ndarray, size: int, fill_mode: str) -> np.ndarray:
+    """Integer tap positions folded into [0, size) by ``fill_mode`` (scipy.ndimage's names:
+    ``reflect`` = d c b a | a b c d, ``mirror`` = d c b | a b c d, ``wrap``, ``nearest``;
+    ``constant`` clamps here and masks the invalid taps in the caller)."""
+    if fill_mode == "reflect":
+        period = 2 * size
+        index = np.mod(index, period)
+        return np.where(index >= size, period - 1 - index, index)
+    if fill_mode == "mirror":
+        if size == 1:
+            return np.zeros_like(index)
+        period = 2 * (size - 1)
+        index = np.mod(index, period)
+        return np.where(index >= size, period - index, index)
+    if fill_mode == "wrap":
+        return np.mod(index, size)
+    return np.clip(index, 0, size - 1)
+
+
+def affine_transform(images: np.ndarray, transforms: np.ndarray, interpolation="bilinear",
+                     fill_mode="reflect", fill_value=0.0) -> np.ndarray:
+    """Sample a (B, H, W, C) batch through per-image affine maps, as Keras's
+    ``ops.image.affine_transform`` on the JAX backend (``map_coordinates`` semantics).
+
+    ``transforms`` is (B, 8) ``[a0, a1, a2, b0, b1, b2, c0, c1]``: output pixel (x, y) reads
+    input ``(a0 x + a1 y + a2, b0 x + b1 y + b2)``; the projective terms c0, c1 must be 0.
+    """
+    _check_choice(fill_mode, _FILL_MODES, "fill_mode")
+    _check_choice(interpolation, ("bilinear", "nearest"), "interpolation")
+    batch, height, width, _ = images.shape
+    t = np.asarray(transforms, dtype=np.float64).reshape(batch, 8, 1, 1)
+    y, x = np.meshgrid(np.arange(height), np.arange(width), indexing="ij")  # (H, W)
+    src_x = t[:, 0] * x + t[:, 1] * y + t[:, 2]  # (B, H, W)
+    src_y = t[:, 3] * x + t[:, 4] * y + t[:, 5]
+    if interpolation == "nearest":  # jnp.round: halves go to the even neighbour
+        taps_y = [(np.round(src_y).astype(np.intp), np.ones_like(src_y))]
+        taps_x = [(np.round(src_x).astype(np.intp), np.ones_like(src_x))]
+    else:
+        y0, x0 = np.floor(src_y), np.floor(src_x)
+        taps_y = [(y0.astype(np.intp), 1 - (src_y - y0)), (y0.astype(np.intp) + 1, src_y - y0)]
+        taps_x = [(x0.astype(np.intp), 1 - (src_x - x0)), (x0.astype(np.intp) + 1, src_x - x0)]
+    rows = np.arange(batch)[:, None, None]
+    out = np.zeros(images.shape, dtype=np.float64)
+    for iy, wy in taps_y:  # at most 4 taps, each a whole-batch gather
+        for ix, wx in taps_x:
+            values = images[rows, _fix_index(iy, height, fill_mode),
+                            _fix_index(ix, width, fill_mode)]  # (B, H, W, C)
+            if fill_mode == "constant":
+                valid = (iy >= 0) & (iy < height) & (ix >= 0) & (ix < width)
+                values = np.where(valid[..., None], values, fill_value)
+            out += (wy * wx)[..., None] * values
+    return out
