@@ -25,3 +25,19 @@ def test_fashion_mnist_cnn_example(monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "conv2d (Conv2D)" in out and "Total params: 225,034" in out
     assert "test accuracy:" in out
+
+
+def test_functional_api_example(monkeypatch, capsys):
+    monkeypatch.setattr(numkeras.datasets.fashion_mnist, "load_data", tiny_fashion_mnist)
+    monkeypatch.setattr(sys, "argv", ["functional_api.py", "--quick"])
+    runpy.run_path(str(EXAMPLES / "functional_api.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    # (a) two inputs, two outputs: the summary's Connected to column, per-output logs
+    assert 'Model: "two_io"' in out and "Connected to" in out
+    assert "concatenate[0][0]" in out and "Total params: 113,453" in out
+    assert "label_accuracy:" in out and "val_group_loss:" in out
+    assert "Test label accuracy:" in out and "group accuracy:" in out
+    # (b) the autoencoder's summary shows the two nested models
+    assert "encoder (Functional)         (None, 32)" in out
+    assert "decoder (Functional)         (None, 28, 28)" in out
+    assert "Test reconstruction MSE:" in out and "decoder -> (5, 28, 28)" in out
