@@ -1,5 +1,7 @@
 """BLAS thread control: set, restore, and the training default."""
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -16,18 +18,43 @@ def test_set_and_restore_threads():
     assert blas.get_blas_threads() == before
 
 
-def test_managed_region_picks_threads_by_product_size():
+def test_a_managed_region_holds_blas_at_one_thread_and_splits_large_work():
     before = blas.get_blas_threads()
     if before is None:
         pytest.skip("no controllable BLAS library in this process")
-    with blas.managed(2):
-        blas.for_product(32 * 784 * 128)  # a batch of 32 through Dense(128): small
+    assert blas.large_product_threads() is None
+    with blas.managed(3):
+        assert blas.get_blas_threads() == 1 and blas.large_product_threads() == 3
+        with blas.managed(5):  # nested: the outer region's settings hold
+            assert blas.large_product_threads() == 3
         assert blas.get_blas_threads() == 1
-        blas.for_product(10000 * 784 * 128)  # predict on 10,000 images: large
-        assert blas.get_blas_threads() == 2
-    assert blas.get_blas_threads() == before
-    blas.for_product(1)  # outside fit/predict nothing changes
-    assert blas.get_blas_threads() == before
+    assert blas.get_blas_threads() == before and blas.large_product_threads() is None
+    with blas.managed(None):  # None: as many parts as BLAS's own setting
+        assert blas.large_product_threads() == before
+
+
+def test_overlapping_regions_in_threads_restore_the_setting_when_the_last_ends():
+    before = blas.get_blas_threads()
+    if before is None:
+        pytest.skip("no controllable BLAS library in this process")
+    inside, leave = threading.Event(), threading.Event()
+    seen = []
+
+    def other():
+        with blas.managed(2):
+            inside.set()
+            leave.wait(30)
+            seen.append((blas.get_blas_threads(), blas.large_product_threads()))
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    inside.wait(30)
+    with blas.managed(4):  # this thread's region: its own parts, the same BLAS setting
+        assert blas.large_product_threads() == 4 and blas.get_blas_threads() == 1
+    assert blas.get_blas_threads() == 1  # the other region is still running
+    leave.set()
+    thread.join()
+    assert seen == [(1, 2)] and blas.get_blas_threads() == before
 
 
 def test_fit_restores_the_process_setting():

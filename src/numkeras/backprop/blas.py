@@ -1,21 +1,27 @@
-"""The number of threads NumPy's BLAS uses for matrix products.
+"""The number of threads NumPy's BLAS uses for matrix products, and why numkeras holds it at one
+inside ``fit``/``evaluate``/``predict``.
 
-Small products (a batch of 32 through Dense(128)) finish in microseconds; waking a second BLAS
-thread for them costs more than it saves, and on a busy 2-core machine OpenBLAS's spinning
-threads made such a training step ten times slower (measured: 0.9 ms vs 9.9 ms). Large
-products (predict on 10,000 images, convolutions) run twice as fast on two threads. So inside
-``fit``/``evaluate``/``predict`` (a :func:`managed` region) each primitive calls
-:func:`for_product` with the size of its matrix product, which picks one thread below
-``SMALL_PRODUCT`` multiply-adds and ``numkeras.config.blas_threads()`` above. Outside those
-regions, and after them, the process's own setting is left as it was.
+OpenBLAS rounds a product differently on one thread and on two (it splits the sums), and its
+thread count is one setting for the whole process. numkeras used to switch it per product by
+size (one thread for small products, all for large ones); with two threads calling ``predict``
+on one model, each switched the setting under the other's products, and the results were no
+longer the bits of a single-threaded call (issue 15). So inside a :func:`managed` region BLAS
+always runs on one thread, a setting every region wants alike, and the cores are used by
+splitting the batch instead (:mod:`numkeras.backprop.parallel`: large element-wise work and
+large products run part by part on worker threads, one BLAS thread each, which is as fast as
+one product on all BLAS threads and leaves no BLAS threads spinning). The bits of a call then
+depend on its inputs and ``numkeras.config.blas_threads()`` only, never on timing or on what
+other threads do.
 
-The choice depends on the product's size only, never on timings: OpenBLAS rounds a product
-differently on one thread and on two (it splits the sums), so a choice made by timing would
-make two runs with the same seed differ. On an idle machine two threads would make a batch-32
-step about 8% faster; determinism and robustness on a busy machine come first.
+The setting is changed when the first region of the process begins and restored when the last
+one ends (regions in several threads overlap freely); outside them it is the process's own.
+Small products (a batch of 32 through Dense(128)) ran on one thread before as well: waking a
+second BLAS thread for them costs more than it saves, and on a busy 2-core machine OpenBLAS's
+spinning threads made such a training step ten times slower (0.9 ms vs 9.9 ms).
 
 The thread count is set through OpenBLAS's own C function (found in the loaded library, as
-threadpoolctl does); where none is found (another BLAS, another OS) the calls do nothing.
+threadpoolctl does); where none is found (another BLAS, another OS) nothing is changed and
+nothing is split, which is just as deterministic.
 
 >>> with blas_threads(1):
 ...     pass
@@ -25,6 +31,8 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import os
+import threading
 
 _SETTERS = ("openblas_set_num_threads", "scipy_openblas_set_num_threads64_",
             "scipy_openblas_set_num_threads_64_", "openblas_set_num_threads64_",
@@ -33,8 +41,21 @@ _GETTERS = ("openblas_get_num_threads", "scipy_openblas_get_num_threads64_",
             "scipy_openblas_get_num_threads_64_", "openblas_get_num_threads64_",
             "MKL_Get_Max_Threads")
 _controls: list | None = None
-SMALL_PRODUCT = 1 << 24  # multiply-adds; below this one thread is faster (docs/benchmarks.md)
-_managed = {"active": False, "large": None, "current": None}
+SMALL_PRODUCT = 1 << 24  # multiply-adds; from here a product is worth splitting over the cores
+_regions = {"count": 0, "baseline": None}  # all threads' regions, under _regions_lock
+_regions_lock = threading.Lock()
+_local = threading.local()  # this thread's region: depth (nesting) and parts
+
+
+def _after_fork_in_child() -> None:
+    # The child has only the thread that forked: its region, if any, is the only one left.
+    global _regions_lock
+    _regions_lock = threading.Lock()
+    _regions["count"] = 1 if getattr(_local, "depth", 0) else 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _loaded_blas_paths() -> list[str]:
@@ -61,7 +82,7 @@ def _blas_controls() -> list:
     if _controls is None:
         import numpy  # noqa: F401 - make sure NumPy's BLAS is loaded before looking
 
-        _controls = []
+        found = []  # filled before it is published: another thread never sees half of it
         for path in _loaded_blas_paths():
             try:
                 library = ctypes.CDLL(path)
@@ -69,7 +90,8 @@ def _blas_controls() -> list:
                 continue
             getter, setter = _find(library, _GETTERS), _find(library, _SETTERS)
             if getter is not None and setter is not None:
-                _controls.append((getter, setter))
+                found.append((getter, setter))
+        _controls = found
     return _controls
 
 
@@ -103,33 +125,45 @@ def blas_threads(count: int | None):
 
 @contextlib.contextmanager
 def managed(large_threads: int | None):
-    """Let primitives choose BLAS threads by product size inside the block; restore after.
+    """Run the block with BLAS on one thread and large work split over ``large_threads``
+    parts (None: as many as the BLAS library's own setting); restore the setting after.
 
-    ``large_threads``: threads for large products (None: the BLAS library's setting on entry).
+    Regions may run in several threads at once and nest; a nested region keeps the outer
+    one's settings. Every region holds BLAS at one thread, so no region changes what another
+    computes.
     """
-    previous = get_blas_threads()
-    if previous is None or _managed["active"]:
-        yield
+    if getattr(_local, "depth", 0):
+        _local.depth += 1
+        try:
+            yield
+        finally:
+            _local.depth -= 1
         return
-    _managed.update(active=True, large=large_threads or previous, current=previous)
+    with _regions_lock:
+        if _regions["count"] == 0:
+            _regions["baseline"] = get_blas_threads()
+            if _regions["baseline"] is not None:
+                set_blas_threads(1)
+        _regions["count"] += 1
+        baseline = _regions["baseline"]
+    _local.depth = 1
+    _local.parts = None if baseline is None else (large_threads or baseline)
     try:
         yield
     finally:
-        _managed.update(active=False)
-        set_blas_threads(previous)
+        _local.depth, _local.parts = 0, None
+        with _regions_lock:
+            _regions["count"] -= 1
+            if _regions["count"] == 0 and _regions["baseline"] is not None:
+                set_blas_threads(_regions["baseline"])
 
 
 def large_product_threads() -> int | None:
-    """Threads for large products in the current managed region; None outside one."""
-    return _managed["large"] if _managed["active"] else None
+    """Into how many parts this thread's managed region splits large work (the threads that
+    work on it, one BLAS thread each); None outside a region or without a controllable BLAS."""
+    return getattr(_local, "parts", None) if getattr(_local, "depth", 0) else None
 
 
 def for_product(multiply_adds: int) -> None:
-    """Before a matrix product of ``multiply_adds`` (m*n*k): set the thread count it wants."""
-    if not _managed["active"]:
-        return
-    wanted = 1 if multiply_adds < SMALL_PRODUCT else _managed["large"]
-    if wanted != _managed["current"]:
-        for _, setter in _blas_controls():
-            setter(int(wanted))
-        _managed["current"] = wanted
+    """Kept for callers written when products switched the thread count; does nothing now
+    (inside a managed region BLAS stays on one thread, see the module docstring)."""

@@ -22,7 +22,7 @@ import builtins
 
 import numpy as np
 
-from numkeras.backprop import blas, parallel
+from numkeras.backprop import parallel
 from numkeras.backprop.tensor import Tensor, wrap_primitive
 
 PRIMITIVES: dict = {}
@@ -348,7 +348,8 @@ def pad(x, *, pad_width, value=0.0):
 
 @primitive(selective=True)
 def matmul(x, y):
-    blas.for_product(np.size(x) * np.shape(y)[-1])
+    if np.ndim(x) == 2 and np.ndim(y) == 2:  # a large product is split over the cores
+        return _matmul_2d(np.asarray(x), np.asarray(y))
     out = np.matmul(x, y)
 
     def vjp(g, needs):
@@ -366,6 +367,28 @@ def matmul(x, y):
         gx = np.matmul(g, np.swapaxes(y_, -1, -2)) if needs[0] else None
         gy = np.matmul(np.swapaxes(x_, -1, -2), g) if needs[1] else None
         return gx, gy
+
+    return out, vjp
+
+
+def _matmul_2d(x, y):
+    """``x @ y`` for matrices, its rows made part by part on the cores when the product is
+    large (backprop/parallel.py), as Dense does; ``y``'s gradient is the sum of the parts'."""
+    out = np.empty((len(x), y.shape[-1]), dtype=np.result_type(x, y))  # (m, n)
+    size, multiply_adds = x.size + out.size, x.size * y.shape[-1]
+    parallel.over_batch(lambda rows: np.matmul(x[rows], y, out=out[rows]), len(x), size,
+                        multiply_adds)
+
+    def vjp(g, needs):
+        gx = np.empty(x.shape, dtype=np.result_type(g, y)) if needs[0] else None
+
+        def backward(rows):
+            if needs[0]:
+                np.matmul(g[rows], y.T, out=gx[rows])
+            return x[rows].T @ g[rows] if needs[1] else None
+
+        partials = parallel.over_batch(backward, len(x), size, multiply_adds)
+        return gx, parallel.sum_parts(partials)
 
     return out, vjp
 

@@ -1,24 +1,28 @@
 """The work of a primitive on a large batch, split over the batch axis on the CPU's cores.
 
 NumPy runs an element-wise operation (a ReLU, a max-pooling pass, the copies of im2col) on one
-core, while the matrix products already use them all through BLAS. On the course CNN these
-single-core passes were about 60% of a training step. NumPy releases the GIL inside each
-operation, so two Python threads that each take half of the batch run them side by side
-(measured 1.6x faster on 2 cores for a 5.5 MB ReLU). Each part also makes its own rows of the
-primitive's matrix products, on one BLAS thread: two such products side by side are as fast
-as one product on two BLAS threads, and leave no BLAS threads spinning (see ``over_batch``).
-With this, the course CNN's training step went from about 16 to 13 ms (docs/benchmarks.md).
+core. NumPy releases the GIL inside each operation, so two Python threads that each take half
+of the batch run them side by side (measured 1.6x faster on 2 cores for a 5.5 MB ReLU). Each
+part also makes its own rows of the primitive's matrix products: inside ``fit``/``evaluate``/
+``predict`` BLAS runs on one thread (see :mod:`numkeras.backprop.blas`), and two such products
+side by side are as fast as one product on two BLAS threads, with no BLAS threads left
+spinning. With this, the course CNN's training step went from about 16 to 13 ms
+(docs/benchmarks.md).
 
 Element-wise work gives the same bits split or whole: every element sees the same operations
 in the same order. Matrix products made part by part can differ in the last bit (BLAS picks
 other kernels for fewer rows), and a weight gradient becomes the sum of the parts' products,
-always added in the same order. So a run repeats exactly on a given machine and thread count,
-and matches the unsplit run to float32 rounding (tests/backprop/test_parallel.py).
+always added in the same order. Whether and how a call splits depends only on its sizes and on
+``numkeras.config.blas_threads()``, so a run repeats exactly on a given machine, whatever other
+threads do at the same time, and matches the unsplit run to float32 rounding
+(tests/backprop/test_parallel.py).
 
-Like :mod:`numkeras.backprop.blas`, the split happens only inside ``fit``/``evaluate``/
-``predict`` (a :func:`blas.managed` region), with as many parts as BLAS has threads for large
-products there (``numkeras.config.set_blas_threads(1)`` turns both off), and only for work of at
-least ``MIN_ELEMENTS`` elements: below that, handing work to a thread costs more than it saves.
+The split happens only inside ``fit``/``evaluate``/``predict`` (a :func:`blas.managed`
+region), with as many parts as BLAS would have threads for large products there
+(``numkeras.config.set_blas_threads(1)`` turns it off), and only for work of at least
+``MIN_ELEMENTS`` elements or a product of at least ``blas.SMALL_PRODUCT`` multiply-adds:
+below that, handing work to a thread costs more than it saves. Concurrent calls (``predict``
+from several threads) each get workers of their own from a shared pool.
 
 >>> import numpy as np
 >>> x = np.arange(6.0).reshape(3, 2) - 2
@@ -36,9 +40,8 @@ import threading
 from numkeras.backprop import blas
 
 MIN_ELEMENTS = 1 << 18  # about 1 MB of float32: a thread hand-off costs ~20 us, this ~100 us
-_workers: list = []
+_idle: list = []  # workers no call is using, under _lock
 _lock = threading.Lock()
-_busy = threading.Lock()
 
 
 class _Worker:
@@ -59,27 +62,33 @@ class _Worker:
 
 
 def _forget_workers() -> None:
-    # Threads do not survive fork(): a child process starts without them, and with locks
+    # Threads do not survive fork(): a child process starts without them, and with a lock
     # that no thread of its own holds.
-    global _lock, _busy
-    _workers.clear()
-    _lock, _busy = threading.Lock(), threading.Lock()
+    global _lock
+    _idle.clear()
+    _lock = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_workers)
 
 
-def _get_workers(count: int) -> list:
+def _take_workers(count: int) -> list:
+    """``count`` workers for one call alone (idle ones first, new ones for the rest)."""
     with _lock:
-        while len(_workers) < count:
-            _workers.append(_Worker())
-        return _workers[:count]
+        taken = [_idle.pop() for _ in range(min(count, len(_idle)))]
+    return taken + [_Worker() for _ in range(count - len(taken))]
 
 
-def parts_for(size: int) -> int:
-    """How many threads should share element-wise work on ``size`` elements now."""
-    if size < MIN_ELEMENTS:
+def _give_back(workers: list) -> None:
+    with _lock:
+        _idle.extend(workers)
+
+
+def parts_for(size: int, multiply_adds: int = 0) -> int:
+    """How many threads should share work on ``size`` elements whose largest product makes
+    ``multiply_adds`` multiply-adds, now (1 outside a managed region)."""
+    if size < MIN_ELEMENTS and multiply_adds < blas.SMALL_PRODUCT:
         return 1
     return max(1, blas.large_product_threads() or 1)
 
@@ -99,49 +108,40 @@ def over_batch(body, length: int, size: int, multiply_adds: int = 0) -> list:
     """Call ``body(part)`` for slices ``part`` that together cover ``range(length)``; return
     the results in the order of the parts.
 
-    ``size`` is the number of elements the whole call touches, which decides whether to split.
-    ``body`` must write only the rows of its ``part``. A body that runs matrix products says
-    how many multiply-adds its largest product makes (``multiply_adds``): split, each part's
-    products run on one BLAS thread, side by side; whole, BLAS picks its threads by size as
-    usual. A multi-threaded BLAS call leaves its threads spinning for a while after it
-    returns, and they take the cores from any split that follows (measured: no gain left,
-    and the lecture's model 10% slower at batch 256). Hence split parts never use BLAS
-    threads, and a primitive passes the same ``size`` in its forward and backward passes, so
-    that both split or neither does.
-    The first part runs in the calling thread, the others on worker threads; an exception in
-    any part is raised here after all parts have finished.
+    ``size`` is the number of elements the whole call touches and ``multiply_adds`` those of
+    the largest product the body makes; together they decide whether to split. ``body`` must
+    write only the rows of its ``part``. A primitive passes the same sizes in its forward and
+    backward passes, so that both split or neither does.
+    The first part runs in the calling thread, the others on worker threads taken for this
+    call alone; an exception in any part is raised here after all parts have finished.
     """
-    count = min(parts_for(size), length)
-    # The workers serve one caller at a time; a second thread calling meanwhile (two models
-    # trained in two threads) does its work alone rather than wait.
-    if count < 2 or not _busy.acquire(blocking=False):
-        if multiply_adds:
-            blas.for_product(multiply_adds)
+    count = min(parts_for(size, multiply_adds), length)
+    if count < 2:
         return [body(slice(0, length))]
-    try:
-        blas.for_product(0)  # one BLAS thread per part
-        return _run_parts(body, split(length, count))
-    finally:
-        _busy.release()
+    return _run_parts(body, split(length, count))
 
 
 def _run_parts(body, parts) -> list:
-    workers = _get_workers(len(parts) - 1)
-    # Replies come back on a queue of this call's own: if the caller is interrupted while
-    # waiting (Ctrl-C), a late reply lands there, never in a later call's results.
-    replies: queue.SimpleQueue = queue.SimpleQueue()
-    for index, (worker, part) in enumerate(zip(workers, parts[1:]), start=1):
-        worker.inbox.put((body, part, replies, index))
-    results, errors = [None] * len(parts), []
+    workers = _take_workers(len(parts) - 1)
     try:
-        results[0] = body(parts[0])
-    except BaseException as own_error:  # noqa: BLE001 - re-raised once the workers are done
-        errors.append(own_error)
-    for _ in workers:  # they finish in any order; results go back in the parts' order
-        index, error, result = replies.get()
-        results[index] = result
-        if error is not None:
-            errors.append(error)
+        # Replies come back on a queue of this call's own: if the caller is interrupted while
+        # waiting (Ctrl-C), a late reply lands there, never in a later call's results (a
+        # worker given back still busy takes its next call once it is done).
+        replies: queue.SimpleQueue = queue.SimpleQueue()
+        for index, (worker, part) in enumerate(zip(workers, parts[1:]), start=1):
+            worker.inbox.put((body, part, replies, index))
+        results, errors = [None] * len(parts), []
+        try:
+            results[0] = body(parts[0])
+        except BaseException as own_error:  # noqa: BLE001 - re-raised once the workers are done
+            errors.append(own_error)
+        for _ in workers:  # they finish in any order; results go back in the parts' order
+            index, error, result = replies.get()
+            results[index] = result
+            if error is not None:
+                errors.append(error)
+    finally:
+        _give_back(workers)
     if errors:
         raise errors[0]
     return results

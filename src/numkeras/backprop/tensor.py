@@ -17,20 +17,31 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import threading
 
 import numpy as np
 
-_grad_enabled = True
+
+class _GradMode(threading.local):
+    """Whether this thread records graphs: one flag per thread (as in PyTorch), so that a
+    ``predict`` (under ``no_grad``) in one thread cannot switch off, or leave switched off,
+    the recording of a training step in another."""
+
+    enabled = True
+
+
+_mode = _GradMode()
 
 
 def is_grad_enabled() -> bool:
-    """Whether new operations record the graph needed by ``backward()``."""
-    return _grad_enabled
+    """Whether new operations in this thread record the graph needed by ``backward()``."""
+    return _mode.enabled
 
 
 @contextlib.contextmanager
 def no_grad():
-    """Run the enclosed code without recording a graph (inference, metric updates).
+    """Run the enclosed code without recording a graph (inference, metric updates); other
+    threads keep their own setting.
 
     >>> from numkeras.backprop import Tensor, no_grad
     >>> w = Tensor([1.0], requires_grad=True)
@@ -39,12 +50,11 @@ def no_grad():
     >>> y.requires_grad
     False
     """
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, False
+    previous, _mode.enabled = _mode.enabled, False
     try:
         yield
     finally:
-        _grad_enabled = previous
+        _mode.enabled = previous
 
 
 def _ops():
@@ -316,7 +326,7 @@ def wrap_primitive(forward, name: str, selective: bool = False):
         result.op = name
         result.logits = None
         result._pending = None
-        if _grad_enabled:
+        if _mode.enabled:
             wanted = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
             if wanted:
                 result.requires_grad = True
