@@ -10,8 +10,8 @@ from numkeras import constraints as _constraints
 from numkeras import initializers as _initializers
 from numkeras import regularizers as _regularizers
 from numkeras.backprop import image_ops, ops
-from numkeras.layers.core import fusable_activation
-from numkeras.layers.layer import InputSpec, Layer, check_positive_int
+from numkeras.layers.core import KernelLayer, fusable_activation
+from numkeras.layers.layer import InputSpec, check_positive_int
 
 # ----- argument checks shared by the image layers -----
 
@@ -110,7 +110,7 @@ def spatial_output_shape(layer_name: str, input_shape, window, strides, padding,
 # ----- Conv2D -----
 
 
-class Conv2D(Layer):
+class Conv2D(KernelLayer):
     """2-D convolution (a cross-correlation, as in Keras) over channels-last images.
 
     Args:
@@ -170,13 +170,9 @@ class Conv2D(Layer):
         self.activation = _activations.get(activation, "activation")
         self._fused_activation = fusable_activation(self.activation,
                                                     image_ops.FUSED_CONV_ACTIVATIONS)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = _initializers.get(kernel_initializer, "kernel_initializer")
-        self.bias_initializer = _initializers.get(bias_initializer, "bias_initializer")
-        self.kernel_regularizer = _regularizers.get(kernel_regularizer, "kernel_regularizer")
-        self.bias_regularizer = _regularizers.get(bias_regularizer, "bias_regularizer")
-        self.kernel_constraint = _constraints.get(kernel_constraint, "kernel_constraint")
-        self.bias_constraint = _constraints.get(bias_constraint, "bias_constraint")
+        self.store_kernel_options(use_bias, kernel_initializer, bias_initializer,
+                                  kernel_regularizer, bias_regularizer, kernel_constraint,
+                                  bias_constraint)
         self.input_spec = ImageInputSpec(ndim=4)
 
     def build(self, input_shape):
@@ -186,15 +182,7 @@ class Conv2D(Layer):
             raise ValueError(f"The channel axis (last) of the inputs to Conv2D '{self.name}' "
                              f"must be known; received input_shape={tuple(input_shape)}.")
         self.compute_output_shape(input_shape)  # the kernel must fit the input
-        self.kernel = self.add_weight("kernel", self.kernel_size + (channels, self.filters),
-                                      self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint)
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
-                                        regularizer=self.bias_regularizer,
-                                        constraint=self.bias_constraint)
+        self.add_kernel_and_bias(self.kernel_size + (channels, self.filters), self.filters)
         self.input_spec = ImageInputSpec(ndim=4, axes={-1: channels})
 
     def call(self, inputs):
@@ -231,7 +219,7 @@ class Conv2D(Layer):
 # ----- Conv2DTranspose -----
 
 
-class Conv2DTranspose(Layer):
+class Conv2DTranspose(KernelLayer):
     """Transposed 2-D convolution (sometimes called deconvolution) over channels-last images:
     the gradient of a Conv2D with respect to its input, used as a layer that upsamples.
 
@@ -293,13 +281,9 @@ class Conv2DTranspose(Layer):
                 f"dilation_rate={self.dilation_rate}."
             )
         self.activation = _activations.get(activation, "activation")
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = _initializers.get(kernel_initializer, "kernel_initializer")
-        self.bias_initializer = _initializers.get(bias_initializer, "bias_initializer")
-        self.kernel_regularizer = _regularizers.get(kernel_regularizer, "kernel_regularizer")
-        self.bias_regularizer = _regularizers.get(bias_regularizer, "bias_regularizer")
-        self.kernel_constraint = _constraints.get(kernel_constraint, "kernel_constraint")
-        self.bias_constraint = _constraints.get(bias_constraint, "bias_constraint")
+        self.store_kernel_options(use_bias, kernel_initializer, bias_initializer,
+                                  kernel_regularizer, bias_regularizer, kernel_constraint,
+                                  bias_constraint)
         self.input_spec = ImageInputSpec(ndim=4)
 
     def build(self, input_shape):
@@ -310,15 +294,7 @@ class Conv2DTranspose(Layer):
                              f"'{self.name}' must be known; received input_shape="
                              f"{tuple(input_shape)}.")
         self.compute_output_shape(input_shape)
-        self.kernel = self.add_weight("kernel", self.kernel_size + (self.filters, channels),
-                                      self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint)
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
-                                        regularizer=self.bias_regularizer,
-                                        constraint=self.bias_constraint)
+        self.add_kernel_and_bias(self.kernel_size + (self.filters, channels), self.filters)
         self.input_spec = ImageInputSpec(ndim=4, axes={-1: channels})
 
     def call(self, inputs):
@@ -393,7 +369,7 @@ def sequence_output_length(layer_name: str, input_shape, window: int, stride: in
     return length
 
 
-class Conv1D(Layer):
+class Conv1D(KernelLayer):
     """1-D convolution (cross-correlation) over channels-last sequences, as Keras's Conv1D.
 
     Args are Conv2D's with single ints (or 1-tuples), and ``padding`` may also be
@@ -436,13 +412,9 @@ class Conv1D(Layer):
         self.activation = _activations.get(activation, "activation")
         self._fused_activation = fusable_activation(self.activation,
                                                     image_ops.FUSED_CONV_ACTIVATIONS)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = _initializers.get(kernel_initializer, "kernel_initializer")
-        self.bias_initializer = _initializers.get(bias_initializer, "bias_initializer")
-        self.kernel_regularizer = _regularizers.get(kernel_regularizer, "kernel_regularizer")
-        self.bias_regularizer = _regularizers.get(bias_regularizer, "bias_regularizer")
-        self.kernel_constraint = _constraints.get(kernel_constraint, "kernel_constraint")
-        self.bias_constraint = _constraints.get(bias_constraint, "bias_constraint")
+        self.store_kernel_options(use_bias, kernel_initializer, bias_initializer,
+                                  kernel_regularizer, bias_regularizer, kernel_constraint,
+                                  bias_constraint)
         self.input_spec = _SequenceInputSpec(ndim=3)
 
     def build(self, input_shape):
@@ -452,15 +424,7 @@ class Conv1D(Layer):
             raise ValueError(f"The channel axis (last) of the inputs to Conv1D '{self.name}' "
                              f"must be known; received input_shape={tuple(input_shape)}.")
         self.compute_output_shape(input_shape)  # the kernel must fit the input
-        self.kernel = self.add_weight("kernel", self.kernel_size + (channels, self.filters),
-                                      self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint)
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
-                                        regularizer=self.bias_regularizer,
-                                        constraint=self.bias_constraint)
+        self.add_kernel_and_bias(self.kernel_size + (channels, self.filters), self.filters)
         self.input_spec = _SequenceInputSpec(ndim=3, axes={-1: channels})
 
     def call(self, inputs):

@@ -86,7 +86,35 @@ def fusable_activation(activation, names) -> str | None:
     return None
 
 
-class Dense(Layer):
+class KernelLayer(Layer):
+    """A layer with a ``kernel`` and an optional ``bias`` (Dense, the convolutions): their
+    options are validated and stored, and the two weights made, in one place."""
+
+    def store_kernel_options(self, use_bias, kernel_initializer, bias_initializer,
+                             kernel_regularizer, bias_regularizer, kernel_constraint,
+                             bias_constraint) -> None:
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = _initializers.get(kernel_initializer, "kernel_initializer")
+        self.bias_initializer = _initializers.get(bias_initializer, "bias_initializer")
+        self.kernel_regularizer = _regularizers.get(kernel_regularizer, "kernel_regularizer")
+        self.bias_regularizer = _regularizers.get(bias_regularizer, "bias_regularizer")
+        self.kernel_constraint = _constraints.get(kernel_constraint, "kernel_constraint")
+        self.bias_constraint = _constraints.get(bias_constraint, "bias_constraint")
+
+    def add_kernel_and_bias(self, kernel_shape: tuple, bias_size: int) -> None:
+        """``self.kernel`` of ``kernel_shape`` and ``self.bias`` of ``(bias_size,)`` (None
+        without ``use_bias``), with the stored initializers, regularizers and constraints."""
+        self.kernel = self.add_weight("kernel", kernel_shape, self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (bias_size,), self.bias_initializer,
+                                        regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint)
+
+
+class Dense(KernelLayer):
     """A fully connected layer: ``activation(inputs @ kernel + bias)`` on the last axis.
 
     Args:
@@ -112,13 +140,9 @@ class Dense(Layer):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.units = check_positive_int(units, "units", self.name)
         self.activation = _activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = _initializers.get(kernel_initializer, "kernel_initializer")
-        self.bias_initializer = _initializers.get(bias_initializer, "bias_initializer")
-        self.kernel_regularizer = _regularizers.get(kernel_regularizer, "kernel_regularizer")
-        self.bias_regularizer = _regularizers.get(bias_regularizer, "bias_regularizer")
-        self.kernel_constraint = _constraints.get(kernel_constraint, "kernel_constraint")
-        self.bias_constraint = _constraints.get(bias_constraint, "bias_constraint")
+        self.store_kernel_options(use_bias, kernel_initializer, bias_initializer,
+                                  kernel_regularizer, bias_regularizer, kernel_constraint,
+                                  bias_constraint)
         if lora_rank or quantization_config:
             raise ValueError(f"Dense '{self.name}': LoRA and quantization are not supported; "
                              "pass lora_rank=None, quantization_config=None.")
@@ -131,14 +155,7 @@ class Dense(Layer):
         if in_features is None:
             raise ValueError(f"The last dimension of the inputs to Dense '{self.name}' must be "
                              f"known; received input_shape={input_shape}.")
-        self.kernel = self.add_weight("kernel", (in_features, self.units), self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint)
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight("bias", (self.units,), self.bias_initializer,
-                                        regularizer=self.bias_regularizer,
-                                        constraint=self.bias_constraint)
+        self.add_kernel_and_bias((in_features, self.units), self.units)
         self.input_spec = InputSpec(min_ndim=2, axes={-1: in_features})
 
     def call(self, inputs):
