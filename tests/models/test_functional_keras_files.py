@@ -110,3 +110,21 @@ def test_keras3_style_summary_is_keras_3_text(name):
     width = 108 if name != "nested" else 88
     text = keras.models.summary.keras3_summary(model, line_length=width)
     assert text == (FIXTURES / f"{name}.keras3.txt").read_text(encoding="utf-8")
+
+
+class _Doubling(keras.Model):
+    """A subclass made as Sub(inputs, outputs) with its own method, saved and loaded."""
+
+    def double(self, x):
+        return 2 * self.predict(x, verbose=0)
+
+
+def test_subclass_made_from_inputs_and_outputs_saves_and_loads(tmp_path):
+    inputs = keras.Input((3,), name="x")
+    model = _Doubling(inputs, keras.layers.Dense(2, name="d")(inputs))
+    model.save(tmp_path / "sub.keras")
+    loaded = keras.models.load_model(tmp_path / "sub.keras",
+                                     custom_objects={"_Doubling": _Doubling})
+    x = np.ones((2, 3), np.float32)
+    assert isinstance(loaded, _Doubling)
+    np.testing.assert_array_equal(loaded.double(x), model.double(x))

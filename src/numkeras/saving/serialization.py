@@ -35,7 +35,8 @@ from numkeras import layers as layers_module
 from numkeras import losses, metrics, optimizers
 from numkeras.layers.core import InputLayer
 from numkeras.layers.layer import Layer
-from numkeras.models.functional import Functional
+from numkeras.models.functional import Functional, with_graph
+from numkeras.models.model import Model
 from numkeras.models.graph_config import functional_config, functional_from_config
 from numkeras.models.sequential import Sequential
 from numkeras.saving import keras_compat
@@ -351,6 +352,10 @@ def model_from_entry(entry, custom_objects: dict | None = None, where: str = "co
     if class_name == "Sequential" and "Sequential" not in custom_objects:
         return _sequential_from_config(config, custom_objects, where, shape)
     cls = _lookup_class(entry, custom_objects, {}, "model class", where)
+    if isinstance(cls, type) and issubclass(cls, Model) and isinstance(config, dict) \
+            and {"layers", "input_layers", "output_layers"} <= set(config):
+        # A subclass made as CustomModel(inputs, outputs): its graph, its methods on top.
+        return _functional_from_config(config, custom_objects, where, with_graph(cls)), None
     try:
         model = cls.from_config(config if isinstance(config, dict) else {})
     except Exception as error:
@@ -361,7 +366,7 @@ def model_from_entry(entry, custom_objects: dict | None = None, where: str = "co
     return model, shape
 
 
-def _functional_from_config(config, custom_objects: dict, where: str):
+def _functional_from_config(config, custom_objects: dict, where: str, cls=None):
     """A functional model, its layers created from the allowlist and built (under the active
     budget) by replaying the graph's nodes."""
     if not isinstance(config, dict):
@@ -378,7 +383,8 @@ def _functional_from_config(config, custom_objects: dict, where: str):
         return layer
 
     try:
-        return functional_from_config(Functional, config, custom_objects, make_layer, where)
+        return functional_from_config(cls or Functional, config, custom_objects, make_layer,
+                                      where)
     except SavingError:
         raise
     except Exception as error:
