@@ -107,6 +107,40 @@ def test_long_attributes_split_in_chunks_are_joined(tmp_path):
     np.testing.assert_array_equal(model.layers[1].bias.data, trained.layers[1].bias.data)
 
 
+def test_weights_only_file_with_chunked_layer_names_is_legacy(tmp_path):
+    trained = trained_small_model()
+    trained.save(tmp_path / "m.h5")
+    with h5py.File(tmp_path / "m.h5", "r") as source, h5py.File(tmp_path / "w.h5", "w") as out:
+        names = source["model_weights"].attrs["layer_names"]
+        for name in names:
+            source.copy(source["model_weights"][name.decode()], out, name=name.decode())
+        out.attrs["layer_names0"] = names[:1]
+        out.attrs["layer_names1"] = names[1:]
+    model = small_model()
+    model.load_weights(tmp_path / "w.h5")
+    np.testing.assert_array_equal(model.layers[1].bias.data, trained.layers[1].bias.data)
+
+
+def test_a_huge_list_of_layer_names_is_refused_at_once_with_a_short_error(tmp_path):
+    """Issue 15, item 3: 200,000 names for a group of one member; no lookups, no echo."""
+    names = np.array([f"layer_{i}".encode() for i in range(200_000)])
+    with h5py.File(tmp_path / "names.h5", "w") as store:
+        for k, chunk in enumerate(np.array_split(names, 50)):
+            store.attrs[f"layer_names{k}"] = chunk
+        store.create_group("dense")
+    with pytest.raises(SavingError, match="lists 200000 names .* group of 1 members") as info:
+        small_model().load_weights(tmp_path / "names.h5")
+    assert len(str(info.value)) < 500
+
+
+def test_mismatch_errors_list_at_most_20_names(tmp_path):
+    many = keras.Sequential([keras.Input((2,))] + [keras.layers.Dense(2) for _ in range(30)])
+    many.save(tmp_path / "many.h5")
+    with pytest.raises(SavingError, match=r"\.\.\. \(10 more\)") as info:
+        small_model().load_weights(tmp_path / "many.h5")
+    assert len(str(info.value)) < 1000
+
+
 def test_corrupt_legacy_files(tmp_path):
     trained_small_model().save(tmp_path / "m.h5")
     data = (tmp_path / "m.h5").read_bytes()

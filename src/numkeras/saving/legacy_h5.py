@@ -40,7 +40,9 @@ def is_legacy(weights: WeightsFile) -> bool:
     """Whether an open HDF5 file has the legacy layout (``layer_names`` or ``model_weights``)."""
     root = weights.file
     try:
-        return "layer_names" in root.attrs or "model_config" in root.attrs or (
+        # layer_names0, layer_names1 ...: tf.keras splits a long list over several attributes
+        return "layer_names" in root.attrs or "layer_names0" in root.attrs \
+            or "model_config" in root.attrs or (
             "model_weights" in root and "layers" not in root)
     except Exception as error:
         raise SavingError(f"{weights.description}: cannot read the file's root ({error}); the "
@@ -175,6 +177,18 @@ def _join(*parts: str) -> str:
     return "/".join(part for part in parts if part)
 
 
+_MAX_NAME_LENGTH = 1024
+_LISTED_NAMES = 20
+
+
+def _listing(names) -> str:
+    """Names for an error message: the first 20, then how many more (messages stay short)."""
+    names = list(names)
+    shown = ", ".join(name[:100] for name in names[:_LISTED_NAMES])
+    return shown + (f", ... ({len(names) - _LISTED_NAMES} more)"
+                    if len(names) > _LISTED_NAMES else "")
+
+
 def _legacy_weights(layer) -> list:
     return list(layer.trainable_weights) + list(layer.non_trainable_weights)
 
@@ -186,6 +200,13 @@ def _load_layer_weights(model, weights: WeightsFile, group_path: str,
     if layer_names is None:
         raise SavingError(f"{weights.description} has no 'layer_names' attribute at "
                           f"'/{group_path}': it is not a Keras weights file.")
+    # A file cannot list more layers than its group holds, nor names longer than HDF5 paths
+    # sensibly are: checked before any lookup, so a list of a million names fails at once.
+    if len(layer_names) > len(group) or any(len(name) > _MAX_NAME_LENGTH for name in layer_names):
+        raise SavingError(
+            f"{weights.description}: 'layer_names' lists {len(layer_names)} names (longest "
+            f"{max(map(len, layer_names), default=0)} characters) for a group of {len(group)} "
+            f"members. The file is damaged or not a Keras weights file.")
     saved = []
     for name in layer_names:
         layer_group = weights.group(_join(group_path, name))
@@ -199,8 +220,8 @@ def _load_layer_weights(model, weights: WeightsFile, group_path: str,
     if len(saved) != len(layers):
         raise SavingError(
             f"{weights.description}: layer count mismatch. The model has {len(layers)} layers "
-            f"with weights ({', '.join(layer.name for layer in layers)}), the file has "
-            f"{len(saved)} ({', '.join(name for name, _ in saved)}). Build the same "
+            f"with weights ({_listing(layer.name for layer in layers)}), the file has "
+            f"{len(saved)} ({_listing(name for name, _ in saved)}). Build the same "
             f"architecture as the saved model.")
     assignments = []
     for (name, weight_names), layer in zip(saved, layers):
@@ -227,7 +248,7 @@ def _layer_assignments(weights: WeightsFile, group_path: str, name: str, weight_
         raise SavingError(
             f"{weights.description}: weight count mismatch for layer '{layer.name}' (saved as "
             f"'{name}'): the layer expects {len(targets)} weights, the file has "
-            f"{len(weight_names)} ({', '.join(weight_names)}).")
+            f"{len(weight_names)} ({_listing(weight_names)}).")
     result = []
     for weight_name, variable in zip(weight_names, targets):
         path = _join(group_path, name, weight_name)
