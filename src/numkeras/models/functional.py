@@ -38,7 +38,7 @@ class GraphMap:
         nodes, layer_indices = _walk_from_outputs(outputs, model_name)
         self.nodes = nodes                      # post-order: every node after its parents
         self.node_depths, self.layer_depths = _depths(nodes)
-        self._add_unused_inputs(layer_indices)
+        self._check_every_input_used()
         self.layers = _ordered_by_depth(self.layer_depths, layer_indices)
         self.nodes_by_depth: dict[int, list[Node]] = {}
         for node, depth in self.node_depths.items():
@@ -46,7 +46,7 @@ class GraphMap:
         self._check_computable()
         self._check_unique_names()
 
-    def _add_unused_inputs(self, layer_indices: dict) -> None:
+    def _check_every_input_used(self) -> None:
         used = {id(layer) for layer in self.layer_depths}
         for tensor in self.inputs:
             layer = tensor._keras_history[0]
