@@ -110,6 +110,29 @@ def spatial_output_shape(layer_name: str, input_shape, window, strides, padding,
 # ----- Conv2D -----
 
 
+def store_window_options(layer, rank: int, filters, kernel_size, strides, dilation_rate,
+                         data_format, groups=None) -> None:
+    """Validate and store the options every convolution shares (``rank`` spatial axes):
+    filters, kernel_size, strides, dilation_rate, data_format and, if given, groups (only 1)."""
+    name, kind = layer.name, type(layer).__name__
+    layer.filters = check_positive_int(filters, "filters", name)
+    layer.kernel_size = normalize_tuple(kernel_size, rank, "kernel_size", name)
+    layer.strides = normalize_tuple(strides, rank, "strides", name)
+    layer.data_format = normalize_data_format(data_format, name)
+    layer.dilation_rate = normalize_tuple(dilation_rate, rank, "dilation_rate", name)
+    if groups is not None:
+        layer.groups = check_positive_int(groups, "groups", name)
+        if layer.groups != 1:
+            raise ValueError(
+                f"{kind} '{name}' received groups={groups!r}; numkeras implements only "
+                f"groups=1. Split the channels and use one {kind} per group instead.")
+    if max(layer.strides) > 1 and max(layer.dilation_rate) > 1:
+        raise ValueError(
+            f"{kind} '{name}': `strides > 1` is not supported together with "
+            f"`dilation_rate > 1` (as in Keras). Received: strides={layer.strides} and "
+            f"dilation_rate={layer.dilation_rate}.")
+
+
 class Conv2D(KernelLayer):
     """2-D convolution (a cross-correlation, as in Keras) over channels-last images.
 
@@ -147,24 +170,9 @@ class Conv2D(KernelLayer):
                  **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         name = self.name
-        self.filters = check_positive_int(filters, "filters", name)
-        self.kernel_size = normalize_tuple(kernel_size, 2, "kernel_size", name)
-        self.strides = normalize_tuple(strides, 2, "strides", name)
+        store_window_options(self, 2, filters, kernel_size, strides, dilation_rate, data_format,
+                             groups)
         self.padding = normalize_padding(padding, name)
-        self.data_format = normalize_data_format(data_format, name)
-        self.dilation_rate = normalize_tuple(dilation_rate, 2, "dilation_rate", name)
-        self.groups = check_positive_int(groups, "groups", name)
-        if self.groups != 1:
-            raise ValueError(
-                f"Conv2D '{name}' received groups={groups!r}; numkeras implements only "
-                f"groups=1. Split the channels and use one Conv2D per group instead."
-            )
-        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
-            raise ValueError(
-                f"Conv2D '{name}': `strides > 1` is not supported together with "
-                f"`dilation_rate > 1` (as in Keras). Received: strides={self.strides} and "
-                f"dilation_rate={self.dilation_rate}."
-            )
         if lora_rank:
             raise ValueError(f"Conv2D '{name}': LoRA is not supported; pass lora_rank=None.")
         self.activation = _activations.get(activation, "activation")
@@ -259,26 +267,16 @@ class Conv2DTranspose(KernelLayer):
                  kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         name = self.name
-        self.filters = check_positive_int(filters, "filters", name)
-        self.kernel_size = normalize_tuple(kernel_size, 2, "kernel_size", name)
-        self.strides = normalize_tuple(strides, 2, "strides", name)
+        store_window_options(self, 2, filters, kernel_size, strides, dilation_rate, data_format)
         self.padding = normalize_padding(padding, name)
         self.output_padding = None if output_padding is None else normalize_tuple(
             output_padding, 2, "output_padding", name, allow_zero=True)
-        self.data_format = normalize_data_format(data_format, name)
-        self.dilation_rate = normalize_tuple(dilation_rate, 2, "dilation_rate", name)
         if self.output_padding is not None and any(
                 extra >= stride for extra, stride in zip(self.output_padding, self.strides)):
             raise ValueError(
                 f"Conv2DTranspose '{name}': each value of `output_padding` must be less than "
                 f"the stride along the same axis (as in Keras). Received: output_padding="
                 f"{self.output_padding} and strides={self.strides}."
-            )
-        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
-            raise ValueError(
-                f"Conv2DTranspose '{name}': `strides > 1` is not supported together with "
-                f"`dilation_rate > 1` (as in Keras). Received: strides={self.strides} and "
-                f"dilation_rate={self.dilation_rate}."
             )
         self.activation = _activations.get(activation, "activation")
         self.store_kernel_options(use_bias, kernel_initializer, bias_initializer,
@@ -393,22 +391,10 @@ class Conv1D(KernelLayer):
                  kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         name = self.name
-        self.filters = check_positive_int(filters, "filters", name)
-        self.kernel_size = normalize_tuple(kernel_size, 1, "kernel_size", name)
-        self.strides = normalize_tuple(strides, 1, "strides", name)
+        store_window_options(self, 1, filters, kernel_size, strides, dilation_rate, data_format,
+                             groups)
         lowered = padding.lower() if isinstance(padding, str) else padding
         self.padding = "causal" if lowered == "causal" else normalize_padding(padding, name)
-        self.data_format = normalize_data_format(data_format, name)
-        self.dilation_rate = normalize_tuple(dilation_rate, 1, "dilation_rate", name)
-        self.groups = check_positive_int(groups, "groups", name)
-        if self.groups != 1:
-            raise ValueError(f"Conv1D '{name}' received groups={groups!r}; numkeras implements "
-                             f"only groups=1.")
-        if self.strides[0] > 1 and self.dilation_rate[0] > 1:
-            raise ValueError(
-                f"Conv1D '{name}': `strides > 1` is not supported together with "
-                f"`dilation_rate > 1` (as in Keras). Received: strides={self.strides} and "
-                f"dilation_rate={self.dilation_rate}.")
         self.activation = _activations.get(activation, "activation")
         self._fused_activation = fusable_activation(self.activation,
                                                     image_ops.FUSED_CONV_ACTIVATIONS)
