@@ -236,7 +236,31 @@ def _like_input(out: np.ndarray, x: np.ndarray) -> Tensor:
     return Tensor(np.ascontiguousarray(out if x.ndim == 4 else out[0], dtype=x.dtype))
 
 
-class RandomContrast(Layer):
+class _RandomImageLayer(Layer):
+    """Shared by the random augmentations: a seeded generator of the layer's own, inputs
+    passed through unchanged at inference, and ``augment`` on a (B, H, W, C) batch in
+    training; the output has the input's shape."""
+
+    def __init__(self, seed=None, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed = seed
+        self.data_format = _check_data_format(data_format, self.name)
+        self._rng = _config.make_rng(seed)
+
+    def augment(self, images: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def call(self, inputs, training=None):
+        if not training:
+            return inputs
+        x = _array(inputs)
+        return _like_input(self.augment(_batched(x, self.name)), x)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+
+class RandomContrast(_RandomImageLayer):
     """Per image, ``(x - mean) * c + mean`` with ``c ~ U(1 - lower, 1 + upper)`` (means over
     height and width per channel), clipped to ``value_range``; training only.
 
@@ -244,57 +268,37 @@ class RandomContrast(Layer):
     """
 
     def __init__(self, factor, value_range=(0, 255), seed=None, data_format=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
         self.factor = _factor_pair(factor, (0, 1), "factor", self.name)
-        self.value_range, self.seed = value_range, seed
-        self.data_format = _check_data_format(data_format, self.name)
-        self._rng = _config.make_rng(seed)
+        self.value_range = value_range
 
-    def call(self, inputs, training=None):
-        if not training:
-            return inputs
-        x = _array(inputs)
-        images = _batched(x, self.name)
+    def augment(self, images):
         c = self._rng.uniform(1.0 - self.factor[0], 1.0 + self.factor[1],
                               (images.shape[0], 1, 1, 1))
         mean = images.mean(axis=(1, 2), keepdims=True)
-        out = np.clip((images - mean) * c + mean, self.value_range[0], self.value_range[1])
-        return _like_input(out, x)
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
+        return np.clip((images - mean) * c + mean, self.value_range[0], self.value_range[1])
 
     def get_config(self):
         return {**super().get_config(), "data_format": self.data_format, "factor": self.factor,
                 "value_range": self.value_range, "seed": self.seed}
 
 
-class RandomBrightness(Layer):
+class RandomBrightness(_RandomImageLayer):
     """Per image, add ``delta * (high - low)`` with ``delta ~ U(*factor)``, then clip to
     ``value_range = (low, high)``; training only."""
 
     def __init__(self, factor, value_range=(0, 255), seed=None, data_format=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
         self.factor = _factor_pair(factor, (-1, 1), "factor", self.name)
         if not isinstance(value_range, (tuple, list)) or len(value_range) != 2:
             raise ValueError(f"Layer '{self.name}': `value_range` must be a pair (low, high); "
                              f"received {value_range!r}.")
         self.value_range = sorted(value_range)
-        self.seed = seed
-        self.data_format = _check_data_format(data_format, self.name)
-        self._rng = _config.make_rng(seed)
 
-    def call(self, inputs, training=None):
-        if not training:
-            return inputs
-        x = _array(inputs)
-        images = _batched(x, self.name)
+    def augment(self, images):
         low, high = self.value_range
         delta = self._rng.uniform(self.factor[0], self.factor[1], (images.shape[0], 1, 1, 1))
-        return _like_input(np.clip(images + delta * (high - low), low, high), x)
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
+        return np.clip(images + delta * (high - low), low, high)
 
     def get_config(self):
         return {**super().get_config(), "data_format": self.data_format, "factor": self.factor,
@@ -407,13 +411,13 @@ def _lower_upper(factor, name, layer_name):
     return lower, upper
 
 
-class _RandomAffine(Layer):
+class _RandomAffine(_RandomImageLayer):
     """Shared by RandomTranslation, RandomRotation and RandomZoom: draw one affine map per
     image in training and sample through it (``affine_transform``, JAX-backend semantics)."""
 
     def __init__(self, fill_mode="reflect", interpolation="bilinear", seed=None, fill_value=0.0,
                  data_format=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
         if fill_mode not in ("reflect", "wrap", "constant", "nearest"):
             raise ValueError(f"Layer '{self.name}': fill_mode must be 'reflect', 'wrap', "
                              f"'constant' or 'nearest'; received {fill_mode!r}.")
@@ -421,24 +425,15 @@ class _RandomAffine(Layer):
             raise ValueError(f"Layer '{self.name}': interpolation must be 'bilinear' or "
                              f"'nearest'; received {interpolation!r}.")
         self.fill_mode, self.interpolation = fill_mode, interpolation
-        self.seed, self.fill_value = seed, fill_value
-        self.data_format = _check_data_format(data_format, self.name)
-        self._rng = _config.make_rng(seed)
+        self.fill_value = fill_value
 
     def _transforms(self, batch, height, width) -> np.ndarray:
         raise NotImplementedError
 
-    def call(self, inputs, training=None):
-        if not training:
-            return inputs
-        x = _array(inputs)
-        images = _batched(x, self.name)
+    def augment(self, images):
         transforms = self._transforms(*images.shape[:3])
-        return _like_input(affine_transform(images, transforms, self.interpolation,
-                                            self.fill_mode, self.fill_value), x)
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
+        return affine_transform(images, transforms, self.interpolation, self.fill_mode,
+                                self.fill_value)
 
     def get_config(self):
         return {**super().get_config(), "data_format": self.data_format,
