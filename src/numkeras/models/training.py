@@ -522,10 +522,12 @@ def _is_one_shape(shape) -> bool:
 
 
 def _take(structure, index, dtype=None):
-    """One batch of an array or of each array of a list (several inputs or outputs)."""
+    """One batch of an array or of each array of a list (several inputs or outputs). The
+    arrays were checked before the loop (x up front; predict's outputs after it), so the
+    per-batch overflow scan of ``data.take`` is skipped on the training step's path."""
     if isinstance(structure, list):
-        return [data.take(array, index, dtype) for array in structure]
-    return data.take(structure, index, dtype)
+        return [data.take(array, index, dtype, checked=True) for array in structure]
+    return data.take(structure, index, dtype, checked=True)
 
 
 def _split_structures(arrays: tuple, validation_split: float):

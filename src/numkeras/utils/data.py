@@ -149,11 +149,13 @@ def batch_slices(n: int, batch_size: int, order: np.ndarray | None = None):
         yield slice(start, stop) if order is None else order[start:stop]
 
 
-def take(array: np.ndarray | None, index, dtype=None, argument: str = "x"
-         ) -> np.ndarray | None:
+def take(array: np.ndarray | None, index, dtype=None, argument: str = "x",
+         checked: bool = False) -> np.ndarray | None:
     """One batch of ``array`` (a view for slices), cast to ``dtype`` when given.
 
-    A finite value that the cast turns into inf is an error, not a silent inf:
+    A finite value that the cast turns into inf is an error, not a silent inf, unless
+    ``checked`` says that :func:`check_finite` already vetted the whole array (fit and
+    evaluate scan it up front; predict checks its outputs): no second pass per batch then.
 
     >>> take(np.array([[1.0], [1e39]]), slice(0, 2), "float32")
     Traceback (most recent call last):
@@ -169,7 +171,7 @@ in float64 (keras.config.set_floatx('float64')).
         return batch
     with np.errstate(over="ignore"):  # overflow is reported below, with the culprit
         cast = batch.astype(dtype, copy=False)
-    if cast is not batch and _may_overflow(batch.dtype, cast.dtype) \
+    if not checked and cast is not batch and _may_overflow(batch.dtype, cast.dtype) \
             and not np.isfinite(cast).all():
         limit = float(np.finfo(cast.dtype).max)
         count, first = _scan(batch, lambda block: np.isfinite(block) & (np.abs(block) > limit))
