@@ -165,7 +165,8 @@ class Trainer:
 
     def _loss_of(self, x, y, y_pred, sample_weight, training: bool) -> Tensor:
         """``compute_loss`` as Keras 3 calls it (keywords), so a model may override it."""
-        self._last_output_losses = None
+        if self._heads is not None:  # per-output losses of this step, if compute_loss gives them
+            self.__dict__["_last_output_losses"] = None  # (skips Layer.__setattr__'s tracking)
         if type(self).compute_loss is Trainer.compute_loss:
             return self.compute_loss(x, y, y_pred, sample_weight, training)
         kwargs = {"x": x, "y": y, "y_pred": y_pred, "sample_weight": sample_weight}
@@ -341,7 +342,7 @@ class Trainer:
         # Each epoch's order comes from (shuffle_seed, epoch), so a run resumed at epoch k
         # (BackupAndRestore) shuffles exactly as the uninterrupted run did.
         shuffle_seed = int(config.make_rng().integers(2**63))
-        dtype = config.floatx()
+        take_x, take_y = _taker(x, config.floatx()), _taker(y)
         callback_list.call("on_train_begin", None)
         # Resume hook: BackupAndRestore's on_train_begin sets `_resume_from = (epoch, step)` to
         # skip what a killed run already did; the rest then repeats that run exactly.
@@ -360,9 +361,9 @@ class Trainer:
                     break
                 if callback_list.wants("on_train_batch_begin"):
                     callback_list.call("on_train_batch_begin", step, None)
-                y_batch = _take(y, index)
+                y_batch = take_y(index)
                 weights = _batch_weights(sample_weight, index, class_weights, y_batch)
-                logs = self.train_step(_take(x, index, dtype), y_batch, weights)
+                logs = self.train_step(take_x(index), y_batch, weights)
                 params["steps_done"] = step + 1
                 if callback_list.wants("on_train_batch_end"):
                     callback_list.call("on_train_batch_end", step, logs)
@@ -445,7 +446,7 @@ class Trainer:
         dtype = config.floatx()
         for step, index in enumerate(data.batch_slices(n, batch_size)):
             callback_list.call("on_predict_batch_begin", step, None)
-            batch = self.predict_step(_take(x, index, dtype))
+            batch = self.predict_step(_take_for_predict(x, index, dtype))
             parts = batch if isinstance(batch, list) else [batch]
             if outputs is None:  # one allocation for all batches
                 outputs = [np.empty((n,) + part.shape[1:], dtype=part.dtype) for part in parts]
@@ -501,7 +502,7 @@ class Trainer:
         """Model outputs for exactly this batch, as a NumPy array."""
         x = self._check_inputs(x, finite=False)
         self._build_for(_shape_of(x), "predict")
-        output = self.predict_step(_take(x, slice(None), config.floatx()))
+        output = self.predict_step(_take_for_predict(x, slice(None), config.floatx()))
         for part in output if isinstance(output, list) else [output]:
             if not np.isfinite(part).all():
                 for array in x if isinstance(x, list) else [x]:
@@ -528,6 +529,20 @@ def _take(structure, index, dtype=None):
     if isinstance(structure, list):
         return [data.take(array, index, dtype, checked=True) for array in structure]
     return data.take(structure, index, dtype, checked=True)
+
+
+def _take_for_predict(structure, index, dtype):
+    """``_take`` for predict, which checks its outputs instead of its inputs: a value that
+    the cast makes inf shows up there (with the culprit named), so no warning here."""
+    with np.errstate(over="ignore"):
+        return _take(structure, index, dtype)
+
+
+def _taker(structure, dtype=None):
+    """``_take`` with the array-or-list question answered once per fit, not per step."""
+    if isinstance(structure, list):
+        return functools.partial(_take, structure, dtype=dtype)
+    return functools.partial(data.take, structure, dtype=dtype, checked=True)
 
 
 def _split_structures(arrays: tuple, validation_split: float):
@@ -630,6 +645,8 @@ def _class_weight_table(class_weight, output_shape) -> np.ndarray | None:
 
 
 def _batch_weights(sample_weight, index, class_weights, y_batch):
+    if sample_weight is None and class_weights is None:  # the common case, once per step
+        return None
     weights = data.take(sample_weight, index, config.floatx())
     if class_weights is None:
         return weights

@@ -169,9 +169,11 @@ in float64 (keras.config.set_floatx('float64')).
     batch = array[index]
     if dtype is None:
         return batch
+    if checked:  # vetted already: no overflow to report, so no errstate to enter per batch
+        return batch.astype(dtype, copy=False)
     with np.errstate(over="ignore"):  # overflow is reported below, with the culprit
         cast = batch.astype(dtype, copy=False)
-    if not checked and cast is not batch and _may_overflow(batch.dtype, cast.dtype) \
+    if cast is not batch and _may_overflow(batch.dtype, cast.dtype) \
             and not np.isfinite(cast).all():
         limit = float(np.finfo(cast.dtype).max)
         count, first = _scan(batch, lambda block: np.isfinite(block) & (np.abs(block) > limit))
