@@ -144,6 +144,25 @@ class Model(Trainer, Layer):
 
         saving.load_weights(self, filepath, skip_mismatch=skip_mismatch)
 
+    def export(self, filepath, format: str = "tf_saved_model", verbose=None,
+               input_signature=None, **kwargs) -> None:
+        """Export the model for inference outside numkeras; ``format="onnx"`` writes an ONNX
+        file (needs the ``onnx`` package) with a dynamic batch axis. Keras 3's other formats
+        (TensorFlow SavedModel, LiteRT, OpenVINO) need TensorFlow and are refused.
+
+        ``opset_version=`` (default 17) picks the ONNX operator set.
+        """
+        if format != "onnx":
+            raise ValueError(f"numkeras can export only format='onnx' (received "
+                             f"format={format!r}; Keras 3's default 'tf_saved_model' needs "
+                             f"TensorFlow). Call model.export(path, format='onnx').")
+        if input_signature is not None:
+            raise ValueError("numkeras's ONNX export takes the input shapes from the model "
+                             "itself (batch axis dynamic); leave input_signature=None.")
+        from numkeras.saving.onnx_export import export_onnx
+
+        export_onnx(self, filepath, verbose=verbose, **kwargs)
+
     def to_json(self, **kwargs) -> str:
         """The model's architecture as Keras 3 JSON (``models.model_from_json`` reads it)."""
         from numkeras import saving
