@@ -22,6 +22,7 @@ _IMAGE_DATA_FORMAT = "channels_last"
 _BLAS_THREADS: int | None = None
 _KEEP_FREED_MEMORY = True
 _COMPILED_KERNELS = True
+_MAX_WORKING_BYTES: int | None = None
 _seed_sequence = np.random.SeedSequence()
 
 
@@ -94,6 +95,30 @@ def set_compiled_kernels(value: bool) -> None:
     """Use (True, the default) or skip (False) the compiled optimizer updates."""
     global _COMPILED_KERNELS
     _COMPILED_KERNELS = bool(value)
+
+
+def max_working_bytes() -> int | None:
+    """The most bytes one working buffer of an op may take (e.g. a convolution's im2col
+    matrix); None (the default) means half of the machine's physical memory. A call that
+    would need more is split over its batch under inference, or refused with a clear error
+    (see ``numkeras.backprop.memory.working_budget``)."""
+    return _MAX_WORKING_BYTES
+
+
+def set_max_working_bytes(value: int | None) -> None:
+    """Set the budget of one working buffer in bytes (None: half of physical memory).
+
+    >>> set_max_working_bytes(2**30)   # 1 GiB
+    >>> max_working_bytes()
+    1073741824
+    >>> set_max_working_bytes(None)
+    """
+    global _MAX_WORKING_BYTES
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                              or value < 1):
+        raise ValueError(f"set_max_working_bytes expects a positive number of bytes or None, "
+                         f"got {value!r}.")
+    _MAX_WORKING_BYTES = value
 
 
 def set_random_seed(seed: int) -> None:

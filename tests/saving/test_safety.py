@@ -372,3 +372,40 @@ def test_failed_load_leaves_the_model_unchanged(files):
     with pytest.raises(SavingError):
         model.load_weights(io.BytesIO(rezip({**files, "model.weights.h5": broken})))
     np.testing.assert_array_equal(model.predict(x, verbose=0), before)
+
+
+# ----- a model left unbuilt by its file is checked when it is built later (issue 15, 2) -----
+
+
+def _unbuilt_json(change):
+    model = keras.Sequential([keras.layers.UpSampling2D(2), keras.layers.Conv2D(1, 3),
+                              keras.layers.Flatten(), keras.layers.Dense(2)])
+    entry = json.loads(model.to_json())
+    change(entry["config"]["layers"])
+    return keras.models.model_from_json(json.dumps(entry))
+
+
+def test_unbuilt_model_from_a_file_keeps_its_weight_budget_at_first_call():
+    def huge_dense(layers):
+        layers[3]["config"]["units"] = 2**28
+
+    model = _unbuilt_json(huge_dense)
+    assert not model.built
+    with pytest.raises(SavingError, match=r"built after loading\): layer 'dense' asks for a "
+                       r"weight of shape \(36, 268435456\)"):
+        model.predict(np.ones((1, 4, 4, 1), np.float32), verbose=0)
+
+
+def test_unbuilt_model_from_a_file_keeps_its_activation_budget_at_first_call():
+    def huge_upsampling(layers):
+        layers[0]["config"]["size"] = [20000, 20000]
+
+    model = _unbuilt_json(huge_upsampling)
+    with pytest.raises(SavingError, match="up_sampling2d' would handle samples of shape "
+                       r"\(None, 80000, 80000, 1\)"):
+        model.predict(np.ones((1, 4, 4, 1), np.float32), verbose=0)
+
+
+def test_unbuilt_model_from_a_file_builds_normally_within_budget():
+    model = _unbuilt_json(lambda layers: None)
+    assert model.predict(np.ones((1, 4, 4, 1), np.float32), verbose=0).shape == (1, 2)

@@ -28,8 +28,9 @@ import threading
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from numkeras.backprop import parallel
+from numkeras.backprop import memory, parallel
 from numkeras.backprop.ops import primitive
+from numkeras.backprop.tensor import is_grad_enabled
 
 # ----- scratch memory and fused activations -----
 
@@ -211,6 +212,14 @@ def conv2d(x, kernel, bias=None, *, strides=(1, 1), padding="valid", dilation_ra
     out_hw = tuple(_valid_length(n, k, s, d, "convolution", x.shape)
                    for n, k, s, d in zip(xp.shape[1:3], (kh, kw), strides, dilation))
     images, pixels = x.shape[0], out_hw[0] * out_hw[1]
+    cols_bytes = images * pixels * (kh * kw * channels + 1) * xp.dtype.itemsize
+    chunk = memory.batch_chunk(cols_bytes, images, f"conv2d (inputs {x.shape}, kernel "
+                               f"{kernel.shape}, im2col matrix)", split=not is_grad_enabled())
+    if chunk < images:  # inference on a batch too large for one im2col matrix: in parts
+        options = dict(strides=strides, padding=padding, dilation_rate=dilation,
+                       activation=activation)
+        return np.concatenate([conv2d.__wrapped__(x[i:i + chunk], kernel, bias, **options)[0]
+                               for i in range(0, images, chunk)]), None
     cols, weights, fill_cols = _im2col(xp, kernel, bias, strides, dilation, out_hw)
     out = np.empty((len(cols), filters), dtype=np.result_type(cols, weights))  # (N*Ho*Wo, F)
 

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
+
+from numkeras import config
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameter numbers
 _applied = [False]
@@ -31,3 +34,52 @@ def keep_freed_memory() -> bool:
     accepted = bool(mallopt(_M_TRIM_THRESHOLD, 1 << 30) and mallopt(_M_MMAP_THRESHOLD, 1 << 28))
     _applied[0] = accepted
     return accepted
+
+
+class WorkingMemoryError(MemoryError):
+    """An op would need a working buffer larger than ``config.max_working_bytes()``;
+    ``layer`` names the layer whose call it was, once a layer has added its name."""
+
+    def __init__(self, message: str, layer: str | None = None):
+        super().__init__(message)
+        self.layer = layer
+
+
+def working_budget() -> int:
+    """Bytes one working buffer may take: ``config.max_working_bytes()``, by default half of
+    the physical memory (so a hostile or mistaken shape fails with a clear error instead of
+    driving the machine into swap or the OOM killer)."""
+    chosen = config.max_working_bytes()
+    if chosen is not None:
+        return chosen
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    except (ValueError, OSError, AttributeError):  # no sysconf (Windows): 4 GiB
+        return 4 << 30
+
+
+def batch_chunk(total_bytes: int, samples: int, what: str, split: bool) -> int:
+    """How many samples one call may take so that its working buffer of ``total_bytes`` (for
+    ``samples`` samples) stays within the budget: ``samples`` when it fits; fewer when
+    ``split`` allows cutting the batch (inference); else a :class:`WorkingMemoryError` that
+    names ``what`` and the sizes."""
+    budget = working_budget()
+    if total_bytes <= budget:
+        return samples
+    per_sample = -(-total_bytes // max(1, samples))
+    if split and per_sample <= budget:
+        return max(1, budget // per_sample)
+    advice = ("a smaller batch size" if per_sample <= budget else
+              "smaller inputs, a larger stride or fewer channels")
+    raise WorkingMemoryError(
+        f"{what} needs a working buffer of {_size(total_bytes)} for {samples} sample(s) "
+        f"({_size(per_sample)} per sample), above the budget of {_size(budget)} "
+        f"(numkeras.config.set_max_working_bytes). Use {advice}, or raise the budget if the "
+        f"machine has the memory.")
+
+
+def _size(nbytes: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:.1f} {unit}"
+    return f"{nbytes} bytes"

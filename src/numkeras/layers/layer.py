@@ -28,6 +28,7 @@ from numkeras import constraints as _constraints
 from numkeras import initializers as _initializers
 from numkeras import regularizers as _regularizers
 from numkeras.backprop import Tensor, Variable, no_grad
+from numkeras.backprop.memory import WorkingMemoryError
 from numkeras.backprop.variable import bump_structure_version
 from numkeras.layers.node import KerasTensor, Node, flatten, is_symbolic, map_structure
 from numkeras.utils import naming
@@ -338,8 +339,14 @@ class Layer:
             self.input_spec.check(self.name, x.shape)
         if self._call_losses:
             self._call_losses = []
-        out = self.call(x, training=training, **kwargs) if self._call_takes_training \
-            else self.call(x, **kwargs)
+        try:
+            out = self.call(x, training=training, **kwargs) if self._call_takes_training \
+                else self.call(x, **kwargs)
+        except WorkingMemoryError as error:
+            if error.layer is not None:  # named by the innermost layer already
+                raise
+            raise WorkingMemoryError(f"Layer '{self.name}' ({type(self).__name__}): {error}",
+                                     layer=self.name) from None
         if self._output_shape is None and isinstance(out, Tensor):
             self._output_shape = (None,) + tuple(out.shape[1:])
         if self.activity_regularizer is not None and isinstance(out, Tensor):

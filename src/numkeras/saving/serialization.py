@@ -530,6 +530,13 @@ def build_model(entry, custom_objects=None, max_weight_bytes: int = MAX_CONFIG_W
     custom_objects = dict(custom_objects or {})
     with _budget(max_weight_bytes, where):  # a functional graph is built while it is read
         model, shape = model_from_entry(entry, custom_objects, where)
+    if shape is None and not model.built:
+        # Built later, at its first call: the same checks then, so a config cannot dodge
+        # them by leaving out the input shape. (Without weights in the file to bound it, the
+        # budget is that of a config alone.) The guards stay on the layers; they cost only
+        # at build time.
+        _Budget(max(max_weight_bytes, MAX_CONFIG_WEIGHT_BYTES),
+                f"{where} (built after loading)").guard(model)
     if shape is not None and not model.built:
         _check_activation(shape, model, where)
         try:
