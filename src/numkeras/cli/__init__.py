@@ -23,6 +23,7 @@ COMMANDS = {
     "predict": "predict",
     "vanishing": "vanishing",
     "activations": "activations",
+    "export": "export",
 }
 
 
