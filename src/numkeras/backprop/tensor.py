@@ -75,7 +75,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "parents", "vjp", "op", "logits", "_pending",
-                 "__weakref__")
+                 "inputs", "__weakref__")
     # NumPy must hand mixed expressions (ndarray * Tensor) to Tensor's reflected operators
     # instead of converting the Tensor to an array and silently dropping the graph.
     __array_ufunc__ = None
@@ -332,6 +332,9 @@ def wrap_primitive(forward, name: str, selective: bool = False):
                 result.requires_grad = True
                 result.parents = tuple(args[i] for i in wanted)
                 result.vjp = _node_vjp(vjp, arrays, wanted, selective)
+                # The op's own arguments, so GradientTape can redo the VJP with recorded ops
+                # (second derivatives, backprop/tape.py); one tuple per recorded node.
+                result.inputs = (args, options)
                 return result
         result.requires_grad = False
         result.parents = ()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from numkeras import config as _config
 from numkeras.backprop.tensor import Tensor
 
 _structure_version = [0]
@@ -33,21 +34,41 @@ def bump_structure_version() -> None:
 
 
 class Variable(Tensor):
-    """A named, optionally trainable leaf tensor.
+    """A named, optionally trainable leaf tensor (``keras.Variable``).
 
     Args:
-        value: initial value (copied).
-        name: short name such as ``"kernel"``.
+        initializer: the initial value (array-like, copied), or an initializer (a callable
+            such as ``keras.initializers.Zeros()``, or its name ``"zeros"``) called with
+            ``shape`` and ``dtype``.
+        shape: the shape, needed with an initializer.
+        dtype: the dtype; by default a NumPy array keeps its own and Python numbers or lists
+            take ``keras.config.floatx()`` (floats) or int32 (integers), as ``tf.Variable`` does
+            (Keras 3 would also cast a float64 array to floatx).
         trainable: whether optimizers update it (sets ``requires_grad``).
+        name: short name such as ``"kernel"``.
         regularizer: optional callable on the variable returning a scalar penalty Tensor.
         constraint: optional callable applied to the value after each optimizer step.
+
+    ``autocast``, ``aggregation`` and ``synchronization`` are accepted for Keras's signature and
+    have no effect (one device, one float type).
+
+    >>> v = Variable(np.zeros(2), name="v")
+    >>> v.assign_add([1.0, 2.0]).numpy().tolist(), v.dtype
+    ([1.0, 2.0], dtype('float32'))
+    >>> (v * 2).data.tolist()
+    [2.0, 4.0]
     """
 
     __slots__ = ("name", "path", "constraint", "_trainable", "_regularizer")
 
-    def __init__(self, value, name: str = "variable", trainable: bool = True, dtype=None,
-                 regularizer=None, constraint=None):
-        super().__init__(np.array(value, dtype=dtype), requires_grad=trainable)
+    def __init__(self, initializer=None, shape=None, dtype=None, trainable: bool = True,
+                 autocast: bool = True, aggregation="none", synchronization="auto",
+                 name: str | None = None, regularizer=None, constraint=None, **kwargs):
+        value = kwargs.pop("value", initializer)
+        if kwargs:
+            raise TypeError(f"Variable() got unexpected keyword argument(s) {sorted(kwargs)}.")
+        super().__init__(_initial_value(value, shape, dtype, name), requires_grad=trainable)
+        name = "variable" if name is None else str(name)
         self.name = name
         self.path = name
         self.regularizer = regularizer
@@ -73,18 +94,62 @@ class Variable(Tensor):
         self._regularizer = value
         bump_structure_version()
 
-    def assign(self, value) -> None:
+    @property
+    def value(self) -> Tensor:
+        """The current value as a Tensor connected to this variable (Keras's ``.value``)."""
+        return self
+
+    def assign(self, value) -> "Variable":
         """Copy ``value`` into the variable in place, after checking its shape."""
-        value = np.asarray(value)
+        value = np.asarray(value.data if isinstance(value, Tensor) else value)
         if value.shape != self.data.shape:
             raise ValueError(
                 f"Cannot assign a value of shape {value.shape} to variable '{self.path}' of "
                 f"shape {self.data.shape}."
             )
         np.copyto(self.data, value, casting="unsafe")
+        return self
+
+    def assign_add(self, value) -> "Variable":
+        """``self += value`` in place (the shape must match)."""
+        return self.assign(self.data + np.asarray(getattr(value, "data", value)))
+
+    def assign_sub(self, value) -> "Variable":
+        """``self -= value`` in place (the shape must match)."""
+        return self.assign(self.data - np.asarray(getattr(value, "data", value)))
 
     def __repr__(self) -> str:
         return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}>"
+
+
+def _initial_value(value, shape, dtype, name) -> np.ndarray:
+    """The first value of a variable: ``value`` itself, or an initializer called on ``shape``."""
+    if isinstance(value, str):
+        # Names resolve through numkeras.initializers, a level above the engine: import it
+        # only when a name is given (keras.Variable("zeros", shape=...)).
+        import importlib
+
+        value = importlib.import_module("numkeras.initializers").get(value, "initializer")
+    if callable(value) and not isinstance(value, (np.ndarray, Tensor)):
+        if shape is None:
+            raise ValueError(
+                f"When creating Variable '{name or 'variable'}' from an initializer, the "
+                f"`shape` argument must be given, e.g. Variable(initializer, shape=(3, 4)).")
+        dtype = dtype or _config.floatx()
+        return np.array(value(tuple(shape), dtype=dtype), dtype=dtype)
+    if value is None:
+        raise ValueError("Variable() needs an initial value or an initializer as its first "
+                         "argument, e.g. Variable(np.zeros(3)) or Variable('zeros', shape=(3,)).")
+    typed = isinstance(value, (np.ndarray, np.generic, Tensor))
+    array = np.array(value.data if isinstance(value, Tensor) else value, dtype=dtype)
+    if dtype is None and not typed and array.dtype.kind == "f":
+        array = array.astype(_config.floatx())
+    elif dtype is None and not typed and array.dtype.kind == "i":
+        array = array.astype(np.int32)
+    if shape is not None and tuple(shape) != array.shape:
+        raise ValueError(f"Variable '{name or 'variable'}': the initial value has shape "
+                         f"{array.shape}, but shape={tuple(shape)} was given.")
+    return array
 
 
 class ParameterBuffer:
