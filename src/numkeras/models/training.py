@@ -270,11 +270,12 @@ class Trainer:
         """``x`` as one checked array, or a list of them (one per input) for a model with
         several inputs (given as a list, or a dict keyed by input names)."""
         flatten_inputs = getattr(self, "flatten_inputs", None)
+        # (Large and memory-mapped arrays are checked batch by batch instead: _taker.)
         if flatten_inputs is None or (not isinstance(x, (list, tuple, dict))
                                       and len(self.inputs) == 1):
-            return data.check_array(x, "x", finite=finite)
+            return data.check_array(x, "x", finite=finite, defer_large=finite)
         arrays = flatten_inputs(x)
-        checked = [data.check_array(a, f"x[{name!r}]", finite=finite)
+        checked = [data.check_array(a, f"x[{name!r}]", finite=finite, defer_large=finite)
                    for name, a in zip(self.input_names, arrays)]
         return checked[0] if len(checked) == 1 else checked
 
@@ -416,11 +417,10 @@ class Trainer:
         callback_list = callback_list or callbacks_module.CallbackList()
         callback_list.call("on_test_begin", None)
         logs = {}
-        dtype = config.floatx()
+        take_x, take_y = _taker(x, config.floatx()), _taker(y)
         for step, index in enumerate(data.batch_slices(_num_samples(x), batch_size)):
             callback_list.call("on_test_batch_begin", step, None)
-            logs = self.test_step(_take(x, index, dtype), _take(y, index),
-                                  data.take(sample_weight, index))
+            logs = self.test_step(take_x(index), take_y(index), data.take(sample_weight, index))
             callback_list.call("on_test_batch_end", step, logs)
         callback_list.call("on_test_end", logs)
         return logs
@@ -539,9 +539,14 @@ def _take_for_predict(structure, index, dtype):
 
 
 def _taker(structure, dtype=None):
-    """``_take`` with the array-or-list question answered once per fit, not per step."""
+    """``_take`` with its questions answered once per fit, not per step: one array or a
+    list, and whether the array's values were checked up front or are checked per batch
+    (``data.checked_per_batch``: memory-mapped and very large arrays)."""
     if isinstance(structure, list):
-        return functools.partial(_take, structure, dtype=dtype)
+        takers = [_taker(array, dtype) for array in structure]
+        return lambda index: [take(index) for take in takers]
+    if dtype is not None and data.checked_per_batch(structure):
+        return functools.partial(data.take, structure, dtype=dtype, finite=True)
     return functools.partial(data.take, structure, dtype=dtype, checked=True)
 
 

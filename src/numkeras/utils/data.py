@@ -8,6 +8,7 @@ float64 becomes inf in float32) is refused like NaN, both by the checks and by t
 from __future__ import annotations
 
 import math
+import mmap
 
 import numpy as np
 
@@ -16,12 +17,31 @@ from numkeras import config
 _SCAN_ELEMENTS = 1 << 20  # scans go block by block: no mask the size of the data
 
 
+# Arrays that fit and evaluate check batch by batch as they use them instead of scanning them
+# whole up front: memory-mapped files (reading all of a 3 GiB file to train two steps would be
+# wasted I/O) and arrays of at least this many bytes.
+PER_BATCH_CHECK_BYTES = 1 << 30
+
+
+def checked_per_batch(array: np.ndarray) -> bool:
+    """Whether ``array`` is one whose values are checked as its batches are taken
+    (``take(..., finite=True)``) rather than up front."""
+    if array.nbytes >= PER_BATCH_CHECK_BYTES:
+        return True
+    while array is not None:  # np.asarray of a memmap is a plain view of it
+        if isinstance(array, (np.memmap, mmap.mmap)):
+            return True
+        array = getattr(array, "base", None)
+    return False
+
+
 def check_array(array, argument: str, *, allow_none: bool = False,
-                finite: bool = True) -> np.ndarray | None:
+                finite: bool = True, defer_large: bool = False) -> np.ndarray | None:
     """``array`` as a NumPy array of numbers, without NaN or inf; a clear error otherwise.
 
     ``finite=False`` skips the scan for NaN and inf (one pass over the data), for callers that
-    check their results instead (``predict``).
+    check their results instead (``predict``). ``defer_large=True`` skips it for arrays that
+    :func:`checked_per_batch` says the caller checks batch by batch (fit and evaluate's x).
 
     >>> check_array([1.0, float("nan")], "x")
     Traceback (most recent call last):
@@ -42,7 +62,7 @@ def check_array(array, argument: str, *, allow_none: bool = False,
     if array.ndim == 0:
         raise ValueError(f"Argument `{argument}` must be an array with a batch axis, "
                          f"received a scalar {array!r}.")
-    if finite:
+    if finite and not (defer_large and checked_per_batch(array)):
         check_finite(array, argument)
     return array
 
@@ -150,12 +170,14 @@ def batch_slices(n: int, batch_size: int, order: np.ndarray | None = None):
 
 
 def take(array: np.ndarray | None, index, dtype=None, argument: str = "x",
-         checked: bool = False) -> np.ndarray | None:
+         checked: bool = False, finite: bool = False) -> np.ndarray | None:
     """One batch of ``array`` (a view for slices), cast to ``dtype`` when given.
 
     A finite value that the cast turns into inf is an error, not a silent inf, unless
     ``checked`` says that :func:`check_finite` already vetted the whole array (fit and
     evaluate scan it up front; predict checks its outputs): no second pass per batch then.
+    ``finite=True`` also refuses NaN and inf in the batch (for arrays checked batch by batch,
+    see :func:`checked_per_batch`), naming the row of ``array``.
 
     >>> take(np.array([[1.0], [1e39]]), slice(0, 2), "float32")
     Traceback (most recent call last):
@@ -173,15 +195,31 @@ in float64 (keras.config.set_floatx('float64')).
         return batch.astype(dtype, copy=False)
     with np.errstate(over="ignore"):  # overflow is reported below, with the culprit
         cast = batch.astype(dtype, copy=False)
-    if cast is not batch and _may_overflow(batch.dtype, cast.dtype) \
-            and not np.isfinite(cast).all():
-        limit = float(np.finfo(cast.dtype).max)
-        count, first = _scan(batch, lambda block: np.isfinite(block) & (np.abs(block) > limit))
-        if count:  # else the data itself held NaN or inf: the caller's checks report those
-            row = int(np.arange(len(array))[index][first[0]]) if first else 0
-            raise _overflow_error(argument, count, (row,) + first[1:], batch[first],
-                                  cast.dtype)
+    if (finite or cast is not batch and _may_overflow(batch.dtype, cast.dtype)) \
+            and cast.dtype.kind == "f" and not np.isfinite(cast).all():
+        _refuse_batch(array, index, batch, cast.dtype, argument, finite)
     return cast
+
+
+def _refuse_batch(array, index, batch, target: np.dtype, argument: str, finite: bool) -> None:
+    """Raise for a batch whose cast holds inf or NaN: values beyond ``target``'s range, or
+    (with ``finite``) NaN or inf in the data itself; the index names the row of ``array``."""
+    def row_of(first):
+        return (int(np.arange(len(array))[index][first[0]]),) + first[1:]
+
+    limit = float(np.finfo(target).max)
+    beyond = (lambda block: np.isfinite(block) & (np.abs(block) > limit)) \
+        if batch.dtype.kind == "f" else (lambda block: np.abs(block) > limit)
+    count, first = _scan(batch, beyond)
+    if count:
+        raise _overflow_error(argument, count, row_of(first), batch[first], target)
+    if finite:  # else the caller's own checks report NaN or inf in the data
+        count, first = _scan(batch, lambda block: ~np.isfinite(block))
+        raise ValueError(
+            f"Argument `{argument}` contains NaN or infinite value(s) (first at index "
+            f"{row_of(first)}, in a batch of {len(batch)} samples; arrays of "
+            f"{PER_BATCH_CHECK_BYTES >> 30} GiB or more, and memory-mapped files, are checked "
+            f"batch by batch as they are used). Clean or impute the data first.")
 
 
 def to_categorical(y, num_classes: int | None = None, dtype="float32") -> np.ndarray:
