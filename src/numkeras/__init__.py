@@ -16,7 +16,8 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "activations", "backend", "backprop", "callbacks", "config", "constraints", "datasets",
-    "initializers", "layers", "losses", "metrics", "models", "optimizers", "regularizers",
+    "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers", "random",
+    "regularizers",
     "saving", "utils",
 )
 # Public names that live in a submodule: name -> (module, attribute).

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import numkeras.backprop.image_ops  # noqa: F401
+import numkeras.backprop.math_ops as math_ops
 from numkeras.backprop import check_grads, ops
 
 RNG = np.random.default_rng(7)
@@ -166,7 +167,64 @@ CASES = {
        (lambda x, k, b: ops.PRIMITIVES["conv2d_transpose"](x, k, b, strides=2,
                                                              output_padding=1),
         [normal(1, 1, 1, 2), normal(1, 1, 3, 2), normal(3)])],  # 1x1 input and kernel
+    # kernel (kh, kw, C, M): 'same' padding, strides, dilation, a multiplier of 1 and 2.
+    "depthwise_conv2d": [
+        (lambda x, k, b, o=o: ops.PRIMITIVES["depthwise_conv2d"](x, k, b, **o),
+         [normal(2, 5, 6, 3), normal(3, 2, 3, 2), normal(6)])
+        for o in ({}, {"padding": "same"}, {"strides": 2, "padding": "same"},
+                  {"strides": (2, 3)}, {"dilation_rate": (2, 1), "padding": "same"})]
+    + [(lambda x, k: ops.PRIMITIVES["depthwise_conv2d"](x, k, padding="same"),
+        [normal(2, 4, 4, 3), normal(3, 3, 3, 1)])],  # no bias
 }
+
+
+def _unit_interval(*shape):
+    return RNG.uniform(-0.8, 0.8, shape)
+
+
+def _well_conditioned(n):
+    return RNG.standard_normal((n, n)) + 3 * np.eye(n)
+
+
+# The primitives behind numkeras.ops (backprop/math_ops.py).
+CASES.update({
+    "sin": elementwise(math_ops.sin), "cos": elementwise(math_ops.cos),
+    "tan": elementwise(math_ops.tan, _unit_interval),
+    "arcsin": elementwise(math_ops.arcsin, _unit_interval),
+    "arccos": elementwise(math_ops.arccos, _unit_interval),
+    "arctan": elementwise(math_ops.arctan),
+    "arctan2": binary(math_ops.arctan2, normal, away_from_zero),
+    "sinh": elementwise(math_ops.sinh), "cosh": elementwise(math_ops.cosh),
+    "arcsinh": elementwise(math_ops.arcsinh),
+    "arccosh": elementwise(math_ops.arccosh, lambda *s: positive(*s) + 1.0),
+    "arctanh": elementwise(math_ops.arctanh, _unit_interval),
+    "cbrt": elementwise(math_ops.cbrt, away_from_zero),
+    "erfinv": elementwise(math_ops.erfinv, _unit_interval),
+    "cumsum": [(lambda x: math_ops.cumsum(x, axis=0), [normal(3, 2)]),
+               (lambda x: math_ops.cumsum(x, axis=-1), [normal(2, 3, 4)])],
+    "cumprod": [(lambda x: math_ops.cumprod(x, axis=1), [away_from_zero(3, 4)])],
+    "prod": [(lambda x: math_ops.prod(x), [normal(3, 2)]),
+             (lambda x: math_ops.prod(x, axis=1, keepdims=True), [normal(3, 4)]),
+             (lambda x: math_ops.prod(x, axis=(0, 2)), [normal(2, 3, 2)]),
+             (lambda x: math_ops.prod(x, axis=0), [np.array([[0.0, 2.0], [3.0, 0.0]])])],
+    "take_along_axis": [
+        (lambda x: math_ops.take_along_axis(x, indices=np.array([[1, 1], [0, 2]]), axis=0),
+         [normal(3, 2)]),
+        (lambda x: math_ops.take_along_axis(x, indices=np.array([[2, 0, 2]]), axis=1),
+         [normal(2, 3)])],
+    "segment_sum": [(lambda x: math_ops.segment_sum(x, segment_ids=np.array([0, 2, 0, 1]),
+                                                    num_segments=3), [normal(4, 2)])],
+    "einsum": [(lambda x, y: math_ops.einsum(x, y, subscripts="ij,jk->ik"),
+                [normal(3, 4), normal(4, 2)]),
+               (lambda x, y: math_ops.einsum(x, y, subscripts="bij,k->bk"),
+                [normal(2, 3, 4), normal(5)]),
+               (lambda x: math_ops.einsum(x, subscripts="ij->ji"), [normal(3, 2)])],
+    "inv": [(math_ops.inv, [_well_conditioned(3)]),
+            (math_ops.inv, [np.stack([_well_conditioned(2), _well_conditioned(2)])])],
+    "det": [(math_ops.det, [_well_conditioned(3)]),
+            (math_ops.det, [np.stack([_well_conditioned(2), _well_conditioned(2)])])],
+    "solve": [(math_ops.solve, [_well_conditioned(3), normal(3, 2)])],
+})
 
 
 def test_every_primitive_has_a_case():

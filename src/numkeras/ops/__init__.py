@@ -1,0 +1,22 @@
+"""``numkeras.ops``: Keras 3's ``keras.ops`` on numkeras Tensors.
+
+The NumPy-like ops (:mod:`numkeras.ops.numpy`), the neural-network ops (:mod:`.nn`), math
+(:mod:`.math`), linear algebra (:mod:`.linalg`) and core ops (:mod:`.core`), all under one
+namespace as in Keras. Each accepts NumPy arrays, Python numbers and Tensors/Variables and
+returns a :class:`numkeras.Tensor`, differentiable where Keras's op is (see docs/ops.md).
+
+>>> from numkeras import ops
+>>> x = ops.convert_to_tensor([[1.0, 2.0], [3.0, 4.0]])
+>>> ops.mean(ops.square(x), axis=1)
+Tensor([ 2.5, 12.5], dtype=float32)
+"""
+
+from numkeras.ops import core, linalg, math, nn, numpy
+from numkeras.ops.core import *  # noqa: F403
+from numkeras.ops.linalg import *  # noqa: F403
+from numkeras.ops.math import *  # noqa: F403
+from numkeras.ops.nn import *  # noqa: F403
+from numkeras.ops.numpy import *  # noqa: F403
+
+__all__ = sorted(set(core.__all__) | set(numpy.__all__) | set(nn.__all__) | set(math.__all__)
+                 | set(linalg.__all__))

@@ -1,0 +1,178 @@
+"""Math ops (Keras 3's ``keras.ops.math``): segment reductions, top-k, logsumexp, erf.
+
+>>> from numkeras import ops
+>>> values, indices = ops.top_k([1.0, 5.0, 3.0], k=2)
+>>> values, indices
+(Tensor([5., 3.], dtype=float32), Tensor([1, 2], dtype=int32))
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from numkeras.backprop import math_ops as _m
+from numkeras.backprop import ops as _p
+from numkeras.backprop.tensor import Tensor
+from numkeras.ops.core import constant, to_float, to_tensor, value
+from numkeras.ops.numpy import _axis, argsort, take_along_axis
+
+__all__ = [
+    "erf", "erfc", "erfinv", "extract_sequences", "in_top_k", "logsumexp", "rsqrt",
+    "segment_max", "segment_min", "segment_sum", "top_k",
+]
+
+
+def erf(x) -> Tensor:
+    """The error function.
+
+    >>> erf([0.0, 10.0])
+    Tensor([0., 1.], dtype=float32)
+    """
+    return _p.erf(to_float(x))
+
+
+def erfc(x) -> Tensor:
+    """``1 - erf(x)``, accurate in the right tail."""
+    return _p.erfc(to_float(x))
+
+
+def erfinv(x) -> Tensor:
+    """The inverse of :func:`erf` on (-1, 1).
+
+    >>> erfinv([0.0, 0.5]).numpy().round(5)
+    array([0.     , 0.47694], dtype=float32)
+    """
+    return _m.erfinv(to_float(x))
+
+
+def rsqrt(x) -> Tensor:
+    """``1 / sqrt(x)``."""
+    return _p.divide(1.0, _p.sqrt(to_float(x)))
+
+
+def logsumexp(x, axis=None, keepdims=False) -> Tensor:
+    """``log(sum(exp(x)))`` over ``axis`` (all axes by default) without overflow.
+
+    >>> logsumexp([1000.0, 1000.0])
+    Tensor(1000.6932, dtype=float32)
+    """
+    x, axis = to_float(x), _axis(axis)
+    if axis is None or isinstance(axis, tuple):
+        axes = tuple(range(x.ndim)) if axis is None else tuple(a % x.ndim for a in axis)
+        rest = [a for a in range(x.ndim) if a not in axes]
+        merged = _p.reshape(_p.transpose(x, axes=tuple(rest + list(axes))),
+                            shape=tuple(x.shape[a] for a in rest) + (-1,))
+        out = _p.logsumexp(merged, axis=-1)
+        if keepdims:
+            out = _p.reshape(out, shape=tuple(1 if a in axes else n
+                                              for a, n in enumerate(x.shape)))
+        return out
+    return _p.logsumexp(x, axis=axis, keepdims=keepdims)
+
+
+def top_k(x, k, sorted=True):  # noqa: A002 - Keras's argument name
+    """The ``k`` largest values along the last axis and their indices (ties: lower index
+    first); the values are differentiable.
+
+    >>> top_k([[3, 1, 2]], k=1)[1]
+    Tensor([[0]], dtype=int32)
+    """
+    x = to_tensor(x)
+    k = int(k)
+    if not 0 <= k <= x.shape[-1]:
+        raise ValueError(f"top_k: k={k} must lie in [0, {x.shape[-1]}] for input of shape "
+                         f"{x.shape}.")
+    # Stable argsort of -x keeps equal values in index order, as TensorFlow's top_k does.
+    order = argsort(_negated(x), axis=-1).data[..., :k]
+    return take_along_axis(x, order, axis=-1), constant(order, "int32")
+
+
+def _negated(x: Tensor) -> np.ndarray:
+    data = x.data
+    return ~data if data.dtype.kind in "iu" else -data
+
+
+def in_top_k(targets, predictions, k) -> Tensor:
+    """Whether each target class is among the ``k`` highest predictions of its row (ties
+    with the k-th value count as in, as in TensorFlow).
+
+    >>> in_top_k([0, 1], [[0.9, 0.1], [0.9, 0.1]], 1)
+    Tensor([ True, False], dtype=bool)
+    """
+    scores = np.asarray(value(predictions))
+    labels = np.asarray(value(targets)).astype(np.int64)
+    picked = np.take_along_axis(scores, labels[:, None], axis=1)[:, 0]
+    better = np.sum(scores > picked[:, None], axis=1)
+    return constant(better < int(k))
+
+
+def _segments(data, segment_ids, num_segments, name):
+    data = to_tensor(data)
+    ids = np.asarray(value(segment_ids)).astype(np.int64)
+    if ids.shape != data.shape[:1]:
+        raise ValueError(f"{name}: segment_ids needs one id per row of data (shape "
+                         f"{data.shape[:1]}), got shape {ids.shape}.")
+    count = int(ids.max(initial=-1)) + 1 if num_segments is None else int(num_segments)
+    keep = (ids >= 0) & (ids < count)  # out-of-range ids are dropped, as in TensorFlow
+    if not keep.all():
+        data, ids = _p.getitem(data, index=np.nonzero(keep)[0]), ids[keep]
+    return data, ids, count
+
+
+def segment_sum(data, segment_ids, num_segments=None, sorted=False) -> Tensor:  # noqa: A002
+    """Sums of ``data``'s rows grouped by ``segment_ids``.
+
+    >>> segment_sum([1.0, 2.0, 3.0], [0, 0, 1])
+    Tensor([3., 3.], dtype=float32)
+    """
+    data, ids, count = _segments(data, segment_ids, num_segments, "segment_sum")
+    if data.dtype.kind not in "fc":
+        out = np.zeros((count,) + data.shape[1:], data.dtype)
+        np.add.at(out, ids, data.data)
+        return constant(out)
+    return _m.segment_sum(data, segment_ids=ids, num_segments=count)
+
+
+def _segment_extreme(data, segment_ids, num_segments, name, maximum: bool):
+    data, ids, count = _segments(data, segment_ids, num_segments, name)
+    dtype = data.dtype
+    fill = (np.finfo(dtype).min if maximum else np.finfo(dtype).max) if dtype.kind == "f" else (
+        np.iinfo(dtype).min if maximum else np.iinfo(dtype).max)
+    peak = np.full((count,) + data.shape[1:], fill, dtype)
+    (np.maximum if maximum else np.minimum).at(peak, ids, data.data)
+    if dtype.kind not in "fc":
+        return constant(peak)
+    # Differentiable: each row's value where it reaches its segment's extreme, summed per
+    # segment and divided by how many rows tie there.
+    winners = (data.data == peak[ids]).astype(dtype)
+    ties = np.zeros_like(peak)
+    np.add.at(ties, ids, winners)
+    share = winners / ties[ids]
+    summed = _m.segment_sum(_p.multiply(data, share), segment_ids=ids, num_segments=count)
+    empty = ties == 0
+    return _p.where(empty, fill, summed)
+
+
+def segment_max(data, segment_ids, num_segments=None, sorted=False) -> Tensor:  # noqa: A002
+    """Maxima of ``data``'s rows grouped by ``segment_ids`` (the dtype's lowest value for an
+    empty segment)."""
+    return _segment_extreme(data, segment_ids, num_segments, "segment_max", maximum=True)
+
+
+def segment_min(data, segment_ids, num_segments=None, sorted=False) -> Tensor:  # noqa: A002
+    """Minima of ``data``'s rows grouped by ``segment_ids``."""
+    return _segment_extreme(data, segment_ids, num_segments, "segment_min", maximum=False)
+
+
+def extract_sequences(x, sequence_length, sequence_stride) -> Tensor:
+    """Frames of ``sequence_length`` every ``sequence_stride`` along the last axis:
+    ``(..., frames, sequence_length)``.
+
+    >>> extract_sequences([1, 2, 3, 4], 2, 2).numpy().tolist()
+    [[1, 2], [3, 4]]
+    """
+    x = to_tensor(x)
+    frames = 1 + (x.shape[-1] - int(sequence_length)) // int(sequence_stride)
+    index = (np.arange(frames)[:, None] * int(sequence_stride)
+             + np.arange(int(sequence_length))[None, :])
+    return _p.getitem(x, index=(Ellipsis, index))
