@@ -179,3 +179,35 @@ def test_without_pillow_it_says_how_to_install_it(trained_run, tmp_path, monkeyp
     assert main(["predict", str(trained_run), str(image)]) == 1
     assert "needs Pillow, which is not installed. Install it with: pip install " \
            "'numkeras[image]'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("mode, pixels, note", [
+    ("I;16", np.array([[0, 16384], [32768, 65535]], np.uint16), "scaled I;16 pixels by 1/65535"),
+    ("I", np.array([[0, 16384], [32768, 65535]], np.int32), "scaled I pixels by 1/65535"),
+    ("F", np.array([[0.0, 0.25], [0.5, 1.0]], np.float32), None),
+    ("F", np.array([[0.0, 63.75], [127.5, 255.0]], np.float32), "scaled F pixels by 1/255"),
+])
+def test_deep_pixels_are_scaled_by_their_range_not_clipped(tmp_path, mode, pixels, note):
+    path = tmp_path / "deep.tiff"
+    image = Image.fromarray(pixels)
+    assert image.mode == mode
+    image.save(path)
+    loaded, notes = predict.load_image(path, (2, 2))
+    np.testing.assert_allclose(loaded, [[0.0, 0.25], [0.5, 1.0]], atol=1e-4)
+    assert notes == ([note] if note else [])
+
+
+def test_a_16_bit_png_is_scaled_and_resized_without_clipping(tmp_path):
+    pixels = np.full((8, 8), 40000, np.uint16)
+    path = tmp_path / "deep.png"
+    Image.fromarray(pixels).save(path)
+    loaded, notes = predict.load_image(path, (28, 28))
+    np.testing.assert_allclose(loaded, 40000 / 65535, rtol=1e-5)
+    assert notes[-1] == "resized 8x8 -> 28x28 (bilinear)"
+
+
+def test_an_image_with_nan_pixels_is_refused(tmp_path):
+    path = tmp_path / "nan.tiff"
+    Image.fromarray(np.array([[0.0, np.nan]], np.float32)).save(path)
+    with pytest.raises(predict.PredictError, match="NaN or infinite pixel values"):
+        predict.load_image(path, (28, 28))

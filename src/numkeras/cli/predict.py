@@ -230,19 +230,49 @@ def load_image(path: pathlib.Path, size: tuple[int, int], invert: bool = False):
     if image.getexif().get(EXIF_ORIENTATION, 1) != 1:
         image = ImageOps.exif_transpose(image)
         notes.append("rotated as its EXIF orientation says")
-    if image.mode != "L":
-        alpha = " (transparency ignored)" if "A" in image.mode else ""
-        notes.append(f"converted {image.mode} to grayscale{alpha}")
-        image = image.convert("L")
+    image = _unit_grayscale(image, path, notes)
     height, width = size
     if image.size != (width, height):
         notes.append(f"resized {image.width}x{image.height} -> {width}x{height} (bilinear)")
         image = image.resize((width, height), Image.Resampling.BILINEAR)
-    pixels = np.asarray(image, dtype=np.float32) / np.float32(255.0)
+    pixels = np.asarray(image, dtype=np.float32)
+    if image.mode == "L":
+        pixels /= np.float32(255.0)
     if invert:
         pixels = 1.0 - pixels
         notes.append("inverted")
     return pixels, notes
+
+
+def _unit_grayscale(image, path, notes: list):
+    """``image`` as 8-bit grayscale ("L", scaled by 255 later) or, for pixels of more than 8
+    bits, as a float ("F") grayscale image already in [0, 1]: 16-bit scaled by 65535, 32-bit
+    integers by 65535 when they fit 16 bits (PNG's 16-bit files open as "I") else by their
+    type's largest value, floats kept when in [0, 1] (else divided by 255 when they fit 8-bit
+    values, or by their maximum). Pillow's own conversion to "L" would clip them to 255."""
+    from PIL import Image
+
+    mode = image.mode
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        values = np.asarray(image, dtype=np.float64)
+        if not np.isfinite(values).all():
+            raise PredictError(f"{path}: the image holds NaN or infinite pixel values.")
+        low, high = float(values.min()), float(values.max())
+        if mode == "F":
+            scale = 1.0 if high <= 1.0 else 255.0 if high <= 255.0 else high
+        else:
+            scale = 65535.0 if mode.startswith("I;16") or high <= 65535 else 2.0**31 - 1
+        if low < 0:
+            notes.append(f"negative {mode} pixel values clipped to 0")
+        if scale != 1.0:
+            notes.append(f"scaled {mode} pixels by 1/{scale:g}")
+        unit = np.clip(values / scale, 0.0, 1.0).astype(np.float32)
+        return Image.fromarray(unit, mode="F")
+    if mode != "L":
+        alpha = " (transparency ignored)" if "A" in mode else ""
+        notes.append(f"converted {mode} to grayscale{alpha}")
+        image = image.convert("L")
+    return image
 
 
 def format_prediction(path, probabilities: np.ndarray, class_names, notes, top: int) -> str:
