@@ -7,7 +7,7 @@ SRC = pathlib.Path(__file__).resolve().parents[1] / "src" / "numkeras"
 
 # Module (relative to src/numkeras, without .py) or package prefix -> level.
 LEVELS = {
-    "config": 0, "utils": 0,
+    "config": 0, "utils": 0, "preprocessing": 0,
     "backprop": 1,
     "backend": 0, "initializers": 2, "activations": 2, "losses": 2, "metrics": 2, "optimizers": 2,
     "regularizers": 2, "constraints": 2, "ops": 2, "random": 2,

@@ -19,6 +19,7 @@ _SUBMODULES = (
     "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers", "random",
     "regularizers",
     "saving", "utils",
+    "preprocessing",
 )
 # Public names that live in a submodule: name -> (module, attribute).
 _ATTRIBUTES = {

@@ -27,6 +27,7 @@ from numkeras.layers.regularization import SpatialDropout2D
 from numkeras.layers.reshaping import (
     Cropping2D, Permute, RepeatVector, UpSampling2D, ZeroPadding2D,
 )
+from numkeras.layers.text import IntegerLookup, StringLookup, TextVectorization
 from numkeras.utils.registry import lookup
 
 _LAYER_CLASSES = {cls.__name__: cls for cls in (
@@ -49,6 +50,9 @@ _LAYER_CLASSES.update({"Convolution2D": Conv2D, "Convolution2DTranspose": Conv2D
                        "GlobalMaxPool2D": GlobalMaxPooling2D, "MaxPool1D": MaxPooling1D,
                        "AvgPool1D": AveragePooling1D, "GlobalAvgPool1D": GlobalAveragePooling1D,
                        "GlobalMaxPool1D": GlobalMaxPooling1D})
+# text preprocessing (layers/text.py)
+_LAYER_CLASSES.update({cls.__name__: cls for cls in (
+    IntegerLookup, StringLookup, TextVectorization)})
 Convolution1D = Conv1D
 MaxPool1D, AvgPool1D = MaxPooling1D, AveragePooling1D
 GlobalAvgPool1D, GlobalMaxPool1D = GlobalAveragePooling1D, GlobalMaxPooling1D
@@ -99,4 +103,5 @@ __all__ = [
     "CenterCrop", "Normalization", "RandomBrightness", "RandomContrast", "RandomCrop",
     "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "Rescaling", "Resizing",
     "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
+    "IntegerLookup", "StringLookup", "TextVectorization",
 ]

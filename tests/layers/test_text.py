@@ -1,0 +1,139 @@
+"""TextVectorization, StringLookup, IntegerLookup against Keras 3 (TensorFlow backend) outputs
+stored in tests/fixtures/text/reference.json (made by make_fixtures.py next to it)."""
+
+import json
+import pathlib
+
+import numpy as np
+import pytest
+
+import numkeras as keras
+from numkeras.layers import IntegerLookup, StringLookup, TextVectorization
+
+REFERENCE = json.loads((pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "text"
+                        / "reference.json").read_text(encoding="utf-8"))
+
+
+def kwargs_of(case):
+    kwargs = dict(case["kwargs"])
+    if isinstance(kwargs.get("ngrams"), list):
+        kwargs["ngrams"] = tuple(kwargs["ngrams"])
+    return kwargs
+
+
+def assert_output(got, expected, what):
+    got = np.asarray(got.numpy() if hasattr(got, "numpy") else got)
+    assert list(got.shape) == expected["shape"], what
+    if got.dtype.kind in "US":
+        assert got.tolist() == expected["values"], what
+    else:
+        np.testing.assert_allclose(got, np.asarray(expected["values"], dtype=np.float64),
+                                   rtol=1e-6, atol=1e-6, err_msg=what)
+
+
+def comparable_config(config):
+    """The config as JSON has it (tuples become lists), without the automatic name."""
+    return {k: v for k, v in json.loads(json.dumps(config)).items() if k != "name"}
+
+
+@pytest.mark.parametrize("case", REFERENCE["text_vectorization"], ids=lambda c: c["name"])
+def test_text_vectorization_matches_keras(case):
+    layer = TextVectorization(**kwargs_of(case))
+    if case["adapt"] is not None:
+        layer.adapt(case["adapt"])
+    assert layer.get_vocabulary() == case["vocabulary"]
+    assert layer.vocabulary_size() == case["vocabulary_size"]
+    out = layer(np.array(case["inputs"]))
+    assert_output(out, case["output"], case["name"])
+    expected_dtype = np.int64 if layer.get_config()["output_mode"] == "int" else np.float32
+    assert out.dtype == expected_dtype
+    assert comparable_config(layer.get_config()) == comparable_config(case["config"])
+
+
+@pytest.mark.parametrize("case", REFERENCE["lookup"], ids=lambda c: c["name"])
+def test_lookup_layers_match_keras(case):
+    layer = {"StringLookup": StringLookup, "IntegerLookup": IntegerLookup}[case["class"]](
+        **case["kwargs"])
+    if case["adapt"] is not None:
+        layer.adapt(np.array(case["adapt"]))
+    assert layer.get_vocabulary() == case["vocabulary"]
+    assert_output(layer(np.array(case["inputs"])), case["output"], case["name"])
+    assert comparable_config(layer.get_config()) == comparable_config(case["config"])
+
+
+@pytest.mark.parametrize("case", REFERENCE["text_vectorization"], ids=lambda c: c["name"])
+def test_config_round_trip_keeps_given_vocabulary(case):
+    layer = TextVectorization(**kwargs_of(case))
+    if case["adapt"] is not None:
+        layer.adapt(case["adapt"])
+        return  # an adapted vocabulary travels in the archive's assets, not in the config
+    clone = TextVectorization.from_config(layer.get_config())
+    assert clone.get_vocabulary() == layer.get_vocabulary()
+    np.testing.assert_array_equal(clone(np.array(case["inputs"])).numpy(),
+                                  layer(np.array(case["inputs"])).numpy())
+
+
+def test_inputs_as_object_bytes_column_and_scalar():
+    layer = TextVectorization(vocabulary=["cat", "dog"])
+    expected = layer(np.array(["cat dog", "dog"])).numpy()
+    for inputs in (np.array(["cat dog", "dog"], dtype=object), np.array([b"cat dog", b"dog"]),
+                   np.array([["cat dog"], ["dog"]]), ["cat dog", "dog"]):
+        np.testing.assert_array_equal(layer(inputs).numpy(), expected)
+    assert layer("cat dog").numpy().tolist() == [2, 3]
+
+
+def test_adapt_on_batches_equals_adapt_on_all():
+    texts = REFERENCE["text_vectorization"][0]["adapt"]
+    whole = TextVectorization(output_mode="tf_idf")
+    whole.adapt(texts)
+    batched = TextVectorization(output_mode="tf_idf")
+    batched.adapt(np.array(texts[i:i + 2]) for i in range(0, len(texts), 2))
+    assert batched.get_vocabulary() == whole.get_vocabulary()
+    np.testing.assert_allclose(batched(np.array(texts)).numpy(), whole(np.array(texts)).numpy())
+
+
+def test_set_vocabulary_and_file(tmp_path):
+    layer = TextVectorization()
+    layer.set_vocabulary(["x", "y"])
+    assert layer.get_vocabulary() == ["", "[UNK]", "x", "y"]
+    path = tmp_path / "vocab.txt"
+    path.write_text("\n[UNK]\nb\na\n", encoding="utf-8")
+    layer.set_vocabulary(str(path))
+    assert layer.get_vocabulary() == ["", "[UNK]", "b", "a"]
+    assert layer(np.array(["a b c"])).numpy().tolist() == [[3, 2, 1]]
+
+
+def test_used_before_adapt_is_a_clear_error():
+    for layer in (TextVectorization(), TextVectorization(output_mode="multi_hot"),
+                  StringLookup()):
+        with pytest.raises(ValueError, match=r"no vocabulary yet: call `adapt\(data\)`"):
+            layer(np.array(["a text"]))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"output_mode": "ints"}, "output_mode"),
+    ({"standardize": "upper"}, "standardize"),
+    ({"split": "comma"}, "split"),
+    ({"ngrams": 0}, "ngrams"),
+    ({"output_mode": "count", "output_sequence_length": 3}, "output_sequence_length"),
+    ({"max_tokens": 1}, "max_tokens"),
+    ({"output_mode": "tf_idf", "vocabulary": ["a"]}, "idf_weights"),
+    ({"vocabulary": ["a", "a"]}, "repeated"),
+    ({"max_tokens": 3, "vocabulary": ["a", "b"]}, "larger than the maximum"),
+])
+def test_bad_arguments_are_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TextVectorization(**kwargs)
+
+
+def test_bad_inputs_are_clear_errors():
+    layer = TextVectorization(vocabulary=["a"])
+    with pytest.raises(TypeError, match="expects strings; received an array of dtype int64"):
+        layer(np.array([1, 2]))
+    with pytest.raises(ValueError, match="last axis must be 1"):
+        layer(np.array([["a", "b"]]))
+    with pytest.raises(ValueError, match="num_oov_indices=0"):
+        StringLookup(vocabulary=["a"], num_oov_indices=0)(np.array(["b"]))
+    with pytest.raises(ValueError, match="FarmHash"):
+        StringLookup(num_oov_indices=2)
+
