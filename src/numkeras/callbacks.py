@@ -871,3 +871,13 @@ def _saturated_fraction(out: np.ndarray, activation: str, threshold: float) -> f
     """Fraction of outputs in the flat tails; sigmoid is mapped onto tanh's scale first."""
     centred = 2.0 * out - 1.0 if activation == "sigmoid" else out
     return float(np.mean(np.abs(centred) > threshold))
+
+
+def __getattr__(name: str):
+    # TensorBoard lives in numkeras.tensorboard (it imports Callback from here); loading it
+    # on first use keeps `import numkeras.callbacks` light and free of import cycles.
+    if name == "TensorBoard":
+        from numkeras.tensorboard import TensorBoard
+
+        return TensorBoard
+    raise AttributeError(f"module 'numkeras.callbacks' has no attribute '{name}'")
