@@ -27,6 +27,9 @@ from numkeras.layers.regularization import SpatialDropout2D
 from numkeras.layers.reshaping import (
     Cropping2D, Permute, RepeatVector, UpSampling2D, ZeroPadding2D,
 )
+from numkeras.layers.recurrent import (
+    GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell, TimeDistributed,
+)
 from numkeras.layers.text import IntegerLookup, StringLookup, TextVectorization
 from numkeras.utils.registry import lookup
 
@@ -53,6 +56,9 @@ _LAYER_CLASSES.update({"Convolution2D": Conv2D, "Convolution2DTranspose": Conv2D
 # text preprocessing (layers/text.py)
 _LAYER_CLASSES.update({cls.__name__: cls for cls in (
     IntegerLookup, StringLookup, TextVectorization)})
+# recurrent layers, cells and wrappers (layers/recurrent.py)
+_LAYER_CLASSES.update({cls.__name__: cls for cls in (
+    GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell, TimeDistributed)})
 Convolution1D = Conv1D
 MaxPool1D, AvgPool1D = MaxPooling1D, AveragePooling1D
 GlobalAvgPool1D, GlobalMaxPool1D = GlobalAveragePooling1D, GlobalMaxPooling1D
@@ -103,5 +109,7 @@ __all__ = [
     "CenterCrop", "Normalization", "RandomBrightness", "RandomContrast", "RandomCrop",
     "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "Rescaling", "Resizing",
     "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
+    "GRU", "LSTM", "RNN", "Bidirectional", "GRUCell", "LSTMCell", "SimpleRNN", "SimpleRNNCell",
+    "TimeDistributed",
     "IntegerLookup", "StringLookup", "TextVectorization",
 ]
