@@ -315,6 +315,62 @@ def _im2col(xp, kernel, bias, strides, dilation, out_hw):
     return cols, weights, fill
 
 
+# ----- depthwise convolution -----
+
+
+@primitive(selective=True)
+def depthwise_conv2d(x, kernel, bias=None, *, strides=(1, 1), padding="valid",
+                     dilation_rate=(1, 1)):
+    """``depthwise_conv(x, kernel) + bias``, as Keras's DepthwiseConv2D: each input channel
+    is convolved with its own ``depth_multiplier`` filters, and channels never mix.
+
+    ``x`` is ``(N, H, W, C)``, ``kernel`` ``(kh, kw, C, M)``, ``bias`` ``(C*M,)`` or None;
+    the output is ``(N, Ho, Wo, C*M)`` with output channel ``c*M + m`` made by filter
+    ``kernel[..., c, m]`` (Keras's order). One pass per kernel offset over the whole batch
+    (kh*kw broadcast products, no im2col: a channel's window is only kh*kw numbers, too few
+    for a matrix product to pay). The VJP walks the offsets again: the input gradient adds
+    ``g @ kernel[a, b]`` back at each shift, the kernel gradient sums ``x * g`` per offset.
+
+    >>> import numpy as np
+    >>> y = depthwise_conv2d(np.ones((1, 3, 3, 2)), np.ones((2, 2, 2, 3)))
+    >>> y.shape, float(y.data[0, 0, 0, 0])
+    ((1, 2, 2, 6), 4.0)
+    """
+    strides, dilation = _pair(strides, "strides"), _pair(dilation_rate, "dilation_rate")
+    kh, kw, channels, multiplier = kernel.shape
+    if x.ndim != 4 or x.shape[-1] != channels:
+        raise ValueError(f"depthwise_conv2d expects inputs (N, H, W, {channels}) for a kernel "
+                         f"of shape {kernel.shape}; received inputs of shape {x.shape}.")
+    xp, pads = _padded(x, (kh, kw), strides, dilation, padding, 0)
+    out_hw = tuple(_valid_length(n, k, s, d, "convolution", x.shape)
+                   for n, k, s, d in zip(xp.shape[1:3], (kh, kw), strides, dilation))
+    index = _offset_slices((kh, kw), strides, dilation, out_hw)
+    taps = kernel.reshape(kh * kw, channels, multiplier)
+    dtype = np.result_type(x, kernel, *([] if bias is None else [bias]))
+    out = np.zeros((x.shape[0], *out_hw, channels, multiplier), dtype)  # (N, Ho, Wo, C, M)
+    with _scratch.arrays((out.shape, dtype)) as (term,):
+        for k, where in enumerate(index):
+            out += np.multiply(xp[where][..., None], taps[k], out=term)
+    out = out.reshape(x.shape[0], *out_hw, channels * multiplier)
+    if bias is not None:
+        out += bias
+
+    def vjp(g, needs):
+        g5 = g.reshape(g.shape[:3] + (channels, multiplier))  # (N, Ho, Wo, C, M)
+        gxp = np.zeros(xp.shape, np.result_type(g, kernel)) if needs[0] else None
+        g_taps = np.empty(taps.shape, np.result_type(g, x)) if needs[1] else None
+        for k, where in enumerate(index):
+            if needs[0]:
+                gxp[where] += np.einsum("nhwcm,cm->nhwc", g5, taps[k])
+            if needs[1]:
+                g_taps[k] = np.einsum("nhwc,nhwcm->cm", xp[where], g5)
+        gb = g.sum(axis=(0, 1, 2)) if len(needs) > 2 and needs[2] else None
+        gx = _crop(gxp, pads, x.shape) if needs[0] else None
+        return gx, (g_taps.reshape(kernel.shape) if needs[1] else None), gb
+
+    return out, vjp
+
+
 # ----- transposed convolution -----
 
 
