@@ -137,3 +137,28 @@ def test_bad_inputs_are_clear_errors():
     with pytest.raises(ValueError, match="FarmHash"):
         StringLookup(num_oov_indices=2)
 
+
+def test_string_model_predict_with_embedding():
+    layer = TextVectorization(max_tokens=20, output_sequence_length=5)
+    layer.adapt(["the cat sat", "the dog ran", "a cat and a dog"])
+    inputs = keras.Input(shape=(1,), dtype="string")
+    x = layer(inputs)
+    outputs = keras.layers.Embedding(20, 3)(x)
+    model = keras.Model(inputs, outputs)
+    texts = np.array([["the cat"], ["zebra dog"], ["a"]])
+    out = model.predict(texts, verbose=0)
+    assert out.shape == (3, 5, 3) and out.dtype == np.float32
+    table = model.layers[-1].get_weights()[0]
+    np.testing.assert_array_equal(out, table[layer(texts).numpy()])
+
+
+def test_string_sequential_trains():
+    layer = TextVectorization(output_mode="multi_hot", vocabulary=["good", "bad", "fine"])
+    model = keras.Sequential([keras.Input(shape=(1,), dtype="string"), layer,
+                              keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    x = np.array([["good"], ["bad"], ["fine good"], ["bad bad"]] * 4)
+    y = np.array([1, 0, 1, 0] * 4, dtype="float32")
+    history = model.fit(x, y, epochs=3, batch_size=4, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert model.predict(x[:2], verbose=0).shape == (2, 1)

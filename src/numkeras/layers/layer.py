@@ -43,6 +43,8 @@ def dtype_name(dtype) -> str:
         return _config.floatx()
     if isinstance(dtype, dict):  # {"class_name": "DTypePolicy", "config": {"name": "float32"}}
         return dtype.get("config", {}).get("name", _config.floatx())
+    if dtype == "string":  # Keras's dtype of text inputs (keras.Input(dtype="string"))
+        return dtype
     name = np.dtype(dtype).name
     return name
 
@@ -500,11 +502,23 @@ def _as_float_array(values, layer: Layer) -> np.ndarray:
     """Inputs as an array of the layer's float type, refusing strings and objects."""
     array = np.asarray(values)
     if array.dtype.kind not in "biuf":
+        if array.dtype.kind in "OSU" and takes_strings(layer):
+            return array  # text for a model that starts with TextVectorization or a lookup
         raise TypeError(
             f"Layer '{layer.name}' received an input of dtype {array.dtype} (shape "
             f"{array.shape}); it needs numbers. Convert the data to a numeric array first."
         )
     return array.astype(layer.dtype, copy=False)
+
+
+def takes_strings(layer) -> bool:
+    """Whether ``layer`` is a model with an input declared ``dtype="string"`` (asked only
+    when an input is not numeric, so numeric data never pays for it)."""
+    try:
+        inputs = getattr(layer, "inputs", None)
+    except (AttributeError, ValueError):  # a model not built yet has no inputs
+        return False
+    return any(getattr(t, "dtype", None) == "string" for t in flatten(inputs or []))
 
 
 def _is_structure(inputs) -> bool:

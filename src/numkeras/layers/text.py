@@ -796,18 +796,19 @@ class TextVectorization(Layer):
         return Tensor(out[0] if scalar else out)
 
     def compute_output_shape(self, input_shape):
+        # The shapes of the arrays ``call`` returns. Keras declares (batch, 1, depth) for
+        # split texts of shape (batch, 1) in the vector modes, but computes (batch, depth).
         input_shape = tuple(input_shape)
+        length = self._output_sequence_length
+        if self._split is not None or self._ngrams is not None:
+            if self._output_mode == "int":
+                return (input_shape[0], length)
+            return (input_shape[0], self._lookup_layer._frozen_depth())
         if self._output_mode == "int":
-            return (input_shape[0], self._output_sequence_length)
-        if self._split is None:
-            if len(input_shape) <= 1:
-                input_shape = input_shape + (1,)
-        else:
-            input_shape = input_shape + (None,)
+            if len(input_shape) < 2 or length is None:
+                return input_shape
+            return input_shape[:-1] + (length,)
         return self._lookup_layer.compute_output_shape(input_shape)
-
-    def get_build_config(self) -> dict | None:
-        return super().get_build_config()
 
     def get_config(self) -> dict:
         lookup = self._lookup_layer

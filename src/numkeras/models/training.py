@@ -17,6 +17,7 @@ from numkeras import callbacks as callbacks_module
 from numkeras import config, losses, metrics as metrics_module, optimizers
 from numkeras.backprop import ParameterBuffer, Tensor, no_grad, ops, structure_version
 from numkeras.backprop import blas, memory
+from numkeras.layers.layer import takes_strings
 from numkeras.layers.node import check_dict_keys, flatten
 from numkeras.models.compile_utils import OutputHeads
 from numkeras.utils import data
@@ -270,12 +271,15 @@ class Trainer:
         """``x`` as one checked array, or a list of them (one per input) for a model with
         several inputs (given as a list, or a dict keyed by input names)."""
         flatten_inputs = getattr(self, "flatten_inputs", None)
+        strings = takes_strings(self)  # text inputs (keras.Input(dtype="string")) pass
         # (Large and memory-mapped arrays are checked batch by batch instead: _taker.)
         if flatten_inputs is None or (not isinstance(x, (list, tuple, dict))
                                       and len(self.inputs) == 1):
-            return data.check_array(x, "x", finite=finite, defer_large=finite)
+            return data.check_array(x, "x", finite=finite, defer_large=finite,
+                                    strings=strings)
         arrays = flatten_inputs(x)
-        checked = [data.check_array(a, f"x[{name!r}]", finite=finite, defer_large=finite)
+        checked = [data.check_array(a, f"x[{name!r}]", finite=finite, defer_large=finite,
+                                    strings=strings)
                    for name, a in zip(self.input_names, arrays)]
         return checked[0] if len(checked) == 1 else checked
 
@@ -443,7 +447,7 @@ class Trainer:
             params={"verbose": verbose, "epochs": 1, "steps": n_steps})
         callback_list.call("on_predict_begin", None)
         outputs = None
-        dtype = config.floatx()
+        dtype = _cast_type(x)
         for step, index in enumerate(data.batch_slices(n, batch_size)):
             callback_list.call("on_predict_batch_begin", step, None)
             batch = self.predict_step(_take_for_predict(x, index, dtype))
@@ -485,7 +489,7 @@ class Trainer:
         class_weights = _class_weight_table(class_weight, self.output_shape_for(_shape_of(x)))
         index = slice(None)
         weights = _batch_weights(sample_weight, index, class_weights, y)
-        logs = self.train_step(_take(x, index, config.floatx()), y, weights)
+        logs = self.train_step(_take(x, index, _cast_type(x)), y, weights)
         return _format_logs(logs, return_dict)
 
     @_engine_settings
@@ -494,7 +498,7 @@ class Trainer:
         self._assert_compiled("test_on_batch")
         x, y, sample_weight = self._prepare(x, y, sample_weight, "evaluate")
         self._reset_metrics()
-        logs = self.test_step(_take(x, slice(None), config.floatx()), y, sample_weight)
+        logs = self.test_step(_take(x, slice(None), _cast_type(x)), y, sample_weight)
         return _format_logs(logs, return_dict)
 
     @_engine_settings
@@ -502,7 +506,7 @@ class Trainer:
         """Model outputs for exactly this batch, as a NumPy array."""
         x = self._check_inputs(x, finite=False)
         self._build_for(_shape_of(x), "predict")
-        output = self.predict_step(_take_for_predict(x, slice(None), config.floatx()))
+        output = self.predict_step(_take_for_predict(x, slice(None), _cast_type(x)))
         for part in output if isinstance(output, list) else [output]:
             if not np.isfinite(part).all():
                 for array in x if isinstance(x, list) else [x]:
@@ -538,6 +542,13 @@ def _take_for_predict(structure, index, dtype):
         return _take(structure, index, dtype)
 
 
+def _cast_type(x):
+    """The float type batches of ``x`` are cast to, or None for text (strings stay strings
+    for the model's TextVectorization or lookup layer); decided once per call."""
+    arrays = x if isinstance(x, list) else [x]
+    return None if any(a.dtype.kind in "OSU" for a in arrays) else config.floatx()
+
+
 def _taker(structure, dtype=None):
     """``_take`` with its questions answered once per fit, not per step: one array or a
     list, and whether the array's values were checked up front or are checked per batch
@@ -545,6 +556,8 @@ def _taker(structure, dtype=None):
     if isinstance(structure, list):
         takers = [_taker(array, dtype) for array in structure]
         return lambda index: [take(index) for take in takers]
+    if structure is not None and structure.dtype.kind in "OSU":  # text: batches uncast
+        return functools.partial(data.take, structure)
     if dtype is not None and data.checked_per_batch(structure):
         return functools.partial(data.take, structure, dtype=dtype, finite=True)
     return functools.partial(data.take, structure, dtype=dtype, checked=True)
