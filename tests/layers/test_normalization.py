@@ -160,7 +160,6 @@ def test_feature_count_must_match_the_built_weights():
     ({"axis": 1.5}, TypeError, r"`axis`.*axis=1\.5"),
     ({"momentum": 1.5}, ValueError, r"`momentum`.*momentum=1\.5"),
     ({"epsilon": 0}, ValueError, r"`epsilon`.*epsilon=0"),
-    ({"synchronized": True}, ValueError, r"synchronized"),
 ])
 def test_invalid_arguments_name_the_argument_and_value(options, error, pattern):
     with pytest.raises(error, match=pattern):

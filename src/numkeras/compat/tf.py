@@ -26,4 +26,7 @@ nn = types.SimpleNamespace(**{name: getattr(keras.activations, source) for name,
     "leaky_relu": "leaky_relu"}.items()})
 """``tf.nn.relu`` and the other activations courses call through ``tf.nn``."""
 
-__all__ = ["keras", "nn", "random"]
+from numkeras.distribute import tf as distribute  # noqa: E402 - light; MPI loads on use
+"""``tf.distribute.MultiWorkerMirroredStrategy()`` and ``MirroredStrategy()`` over MPI."""
+
+__all__ = ["distribute", "keras", "nn", "random"]

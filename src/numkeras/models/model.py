@@ -127,15 +127,21 @@ class Model(Trainer, Layer):
     # ----- saving (implemented in numkeras.saving) -----
     def save(self, filepath, overwrite: bool = True, **kwargs) -> None:
         """Save the whole model (architecture, weights, compile config, optimizer state) to a
-        Keras 3 ``.keras`` archive that real Keras opens. Written atomically."""
-        from numkeras import saving
+        Keras 3 ``.keras`` archive that real Keras opens. Written atomically. In a
+        data-parallel run (numkeras.distribute) only rank 0 writes."""
+        from numkeras import distribute, saving
 
+        if not distribute.is_chief():  # the others hold the same weights
+            return
         saving.save_model(self, filepath, overwrite=overwrite, **kwargs)
 
     def save_weights(self, filepath, overwrite: bool = True) -> None:
-        """Save the weights to a Keras 3 ``.weights.h5`` file. Written atomically."""
-        from numkeras import saving
+        """Save the weights to a Keras 3 ``.weights.h5`` file. Written atomically. In a
+        data-parallel run (numkeras.distribute) only rank 0 writes."""
+        from numkeras import distribute, saving
 
+        if not distribute.is_chief():  # the others hold the same weights
+            return
         saving.save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath, skip_mismatch: bool = False) -> None:

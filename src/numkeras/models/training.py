@@ -15,10 +15,12 @@ import numpy as np
 
 from numkeras import callbacks as callbacks_module
 from numkeras import config, losses, metrics as metrics_module, optimizers
+from numkeras import distribute
 from numkeras.backprop import ParameterBuffer, Tensor, no_grad, ops, structure_version
 from numkeras.backprop import blas, memory
 from numkeras.layers.layer import takes_strings
 from numkeras.layers.node import check_dict_keys, flatten
+from numkeras.models import data_adapter
 from numkeras.models.compile_utils import OutputHeads
 from numkeras.utils import data
 
@@ -44,6 +46,7 @@ class Trainer:
     ``trainable_weights``, ``losses``, ``build_from_shape`` and ``output_shape_for``."""
 
     compiled = False
+    _distribute = None  # the DataParallel of a multi-process fit/evaluate (distribute/)
     optimizer = None
     stop_training = False
 
@@ -118,6 +121,17 @@ class Trainer:
         return type(self).compute_loss is not Trainer.compute_loss
 
     @property
+    def compiled_loss(self):
+        """tf.keras's ``self.compiled_loss(y, y_pred, regularization_losses=...)`` for custom
+        steps (Keras 3 spells it ``self.compute_loss``)."""
+        return data_adapter.CompiledLoss(self)
+
+    @property
+    def compiled_metrics(self):
+        """The compiled metrics as one object: ``update_state(y, y_pred)``, ``result()``."""
+        return data_adapter.CompiledMetrics(self)
+
+    @property
     def metrics_names(self) -> list[str]:
         return [m.name for m in self.metrics]
 
@@ -126,7 +140,8 @@ class Trainer:
             raise RuntimeError(f"You must call `compile()` before using the model "
                                f"(`{method}()` was called on model '{self.name}').")
         has_loss = self._loss_function is not None or (
-            self._heads is not None and self._heads.has_loss) or self._overrides_compute_loss()
+            self._heads is not None and self._heads.has_loss) or self._overrides_compute_loss() \
+            or data_adapter.overrides_step(self, method)  # a custom step brings its own loss
         if not has_loss and method != "predict":
             raise ValueError(f"No loss to compute in `{method}()`. Provide a `loss` argument "
                              f"in `compile()`, e.g. loss='sparse_categorical_crossentropy'.")
@@ -150,6 +165,8 @@ class Trainer:
         y_pred = self(x, training=True)
         loss = self._loss_of(x, y, y_pred, sample_weight, training=True)
         loss.backward()
+        if self._distribute is not None:  # data-parallel fit: sum the processes' gradients
+            self._distribute.reduce_gradients(buffer)
         self.optimizer.apply_buffer(buffer)
         return self._update_logs(y, y_pred, loss, sample_weight)
 
@@ -246,7 +263,8 @@ class Trainer:
     # ----- data checks -----
     def _prepare(self, x, y, sample_weight, method: str):
         x = self._check_inputs(x, finite=True)
-        y = self._check_targets(y, allow_none=method == "predict")
+        y = self._check_targets(y, allow_none=method == "predict"
+                                or data_adapter.overrides_step(self, method))
         sample_weight = data.check_array(sample_weight, "sample_weight", allow_none=True)
         arrays = {"x": x} if not isinstance(x, list) else {
             f"x[{name!r}]": a for name, a in zip(self.input_names, x)}
@@ -319,6 +337,10 @@ class Trainer:
         Keras does; ``validation_data=(x_val, y_val)`` takes precedence over it.
         """
         self._assert_compiled("fit")
+        if data_adapter.is_batch_source(x):  # a Dataset, PyDataset or generator: its own loop
+            return data_adapter.fit(self, x, epochs, verbose, callbacks, validation_data,
+                                    initial_epoch, steps_per_epoch, validation_steps,
+                                    validation_freq, shuffle, class_weight)
         batch_size = _check_batch_size(batch_size)
         _check_positive("epochs", epochs, allow_zero=True)
         if validation_data is None and validation_split:
@@ -338,6 +360,10 @@ class Trainer:
             _check_positive("steps_per_epoch", steps_per_epoch)
         validates = _validation_epochs(validation_freq)
         verbose = _resolve_verbose(verbose)
+        # None unless a distribution with several processes is set: then data parallel.
+        self._distribute = strategy = distribute.current()
+        if strategy is not None:  # rank 0 alone prints and writes files
+            callbacks, verbose = strategy.fit_callbacks(callbacks, verbose)
         history = callbacks_module.History()
         extra = [callbacks_module.ProgbarLogger(verbose)] if verbose else []
         params = {"verbose": verbose, "epochs": epochs, "steps": steps}
@@ -348,18 +374,24 @@ class Trainer:
         # (BackupAndRestore) shuffles exactly as the uninterrupted run did.
         shuffle_seed = int(config.make_rng().integers(2**63))
         take_x, take_y = _taker(x, config.floatx()), _taker(y)
+        train_step = data_adapter.train_step_function(self)  # the model's own, if overridden
         callback_list.call("on_train_begin", None)
         # Resume hook: BackupAndRestore's on_train_begin sets `_resume_from = (epoch, step)` to
         # skip what a killed run already did; the rest then repeats that run exactly.
         resume, self._resume_from = getattr(self, "_resume_from", None), None
         initial_epoch, skip_steps = resume if resume is not None else (initial_epoch, 0)
+        if strategy is not None:  # rank 0's weights and shuffling seed on every process
+            shuffle_seed = strategy.begin_fit(self, shuffle_seed)
         for epoch in range(initial_epoch, epochs):
             self._reset_metrics()
             callback_list.call("on_epoch_begin", epoch, None)
             order = np.random.default_rng([shuffle_seed, epoch]).permutation(n) if shuffle \
                 else None
             logs = {}
-            for step, index in enumerate(data.batch_slices(n, batch_size, order)):
+            batches = data.batch_slices(n, batch_size, order)
+            if strategy is not None:  # this process's part of each global batch
+                batches = strategy.shard(self, batches)
+            for step, index in enumerate(batches):
                 if step < skip_steps:  # done before the run was killed (resume hook)
                     continue
                 if step >= steps:
@@ -368,14 +400,14 @@ class Trainer:
                     callback_list.call("on_train_batch_begin", step, None)
                 y_batch = take_y(index)
                 weights = _batch_weights(sample_weight, index, class_weights, y_batch)
-                logs = self.train_step(take_x(index), y_batch, weights)
+                logs = train_step(take_x(index), y_batch, weights)
                 params["steps_done"] = step + 1
                 if callback_list.wants("on_train_batch_end"):
                     callback_list.call("on_train_batch_end", step, logs)
                 if self.stop_training:
                     break
             skip_steps = 0
-            epoch_logs = dict(logs)
+            epoch_logs = dict(logs) if strategy is None else strategy.end_epoch(self, logs)
             if validation_data is not None and validates(epoch + 1):
                 val_logs = self._evaluate_arrays(*validation_data,
                                                  validation_batch_size or batch_size)
@@ -384,11 +416,14 @@ class Trainer:
             if self.stop_training:
                 break
         callback_list.call("on_train_end", None)
+        self._distribute = None
         return history
 
     def _prepare_validation(self, validation_data):
         if validation_data is None:
             return None
+        if data_adapter.is_batch_source(validation_data):  # a Dataset: read it once
+            validation_data = data_adapter.to_arrays(validation_data)
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
             raise ValueError("`validation_data` must be a tuple (x_val, y_val) or "
                              "(x_val, y_val, val_sample_weight).")
@@ -402,30 +437,40 @@ class Trainer:
         """Loss and metrics on ``(x, y)``: a float when there are no metrics, else
         ``[loss, metric, ...]`` in compile order (``return_dict=True``: a dict)."""
         self._assert_compiled("evaluate")
+        if data_adapter.is_batch_source(x):
+            return data_adapter.evaluate(self, x, verbose, steps, callbacks, return_dict)
         batch_size = _check_batch_size(batch_size)
         x, y, sample_weight = self._prepare(x, y, sample_weight, "evaluate")
         verbose = _resolve_verbose(verbose)
         n_steps = -(-_num_samples(x) // batch_size)
+        previous, self._distribute = self._distribute, distribute.current()
+        verbose = verbose if distribute.is_chief() else 0
         extra = [callbacks_module.ProgbarLogger(verbose, mode="test")] if verbose else []
         callback_list = callbacks_module.CallbackList(
             list(callbacks or []) + extra, model=self,
             params={"verbose": verbose, "epochs": 1, "steps": n_steps})
         logs = self._evaluate_arrays(x, y, sample_weight, batch_size, callback_list)
+        self._distribute = previous
         if return_dict:
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
     def _evaluate_arrays(self, x, y, sample_weight, batch_size, callback_list=None):
+        if self._distribute is not None:  # each process evaluates its block of the samples
+            x, y, sample_weight = self._distribute.shard_arrays(x, y, sample_weight)
         self._reset_metrics()
         callback_list = callback_list or callbacks_module.CallbackList()
+        test_step = data_adapter.test_step_function(self)  # the model's own, if overridden
         callback_list.call("on_test_begin", None)
         logs = {}
         take_x, take_y = _taker(x, config.floatx()), _taker(y)
         for step, index in enumerate(data.batch_slices(_num_samples(x), batch_size)):
             callback_list.call("on_test_batch_begin", step, None)
-            logs = self.test_step(take_x(index), take_y(index), data.take(sample_weight, index))
+            logs = test_step(take_x(index), take_y(index), data.take(sample_weight, index))
             callback_list.call("on_test_batch_end", step, logs)
+        if self._distribute is not None:  # the metrics of all the blocks, on every process
+            logs = self._distribute.reduce_logs(self, logs)
         callback_list.call("on_test_end", logs)
         return logs
 
@@ -433,7 +478,13 @@ class Trainer:
     @_engine_settings
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Model outputs for ``x`` as one float32 NumPy array, computed batch by batch."""
+        if data_adapter.is_batch_source(x):
+            return data_adapter.predict(self, x, verbose, steps, callbacks)
         batch_size = _check_batch_size(batch_size)
+        strategy = distribute.current()
+        if strategy is not None:  # each process predicts its block; all get every output
+            return strategy.predict(self, x, batch_size=batch_size, verbose=verbose,
+                                    steps=steps, callbacks=callbacks)
         # No scan of all of x for NaN here (a pass as long as the products): the outputs are
         # checked instead, and only if they are not finite is x searched for the culprit.
         x = self._check_inputs(x, finite=False)
@@ -489,7 +540,8 @@ class Trainer:
         class_weights = _class_weight_table(class_weight, self.output_shape_for(_shape_of(x)))
         index = slice(None)
         weights = _batch_weights(sample_weight, index, class_weights, y)
-        logs = self.train_step(_take(x, index, _cast_type(x)), y, weights)
+        logs = data_adapter.train_step_function(self)(_take(x, index, _cast_type(x)), y,
+                                                      weights)
         return _format_logs(logs, return_dict)
 
     @_engine_settings
@@ -498,7 +550,8 @@ class Trainer:
         self._assert_compiled("test_on_batch")
         x, y, sample_weight = self._prepare(x, y, sample_weight, "evaluate")
         self._reset_metrics()
-        logs = self.test_step(_take(x, slice(None), _cast_type(x)), y, sample_weight)
+        logs = data_adapter.test_step_function(self)(_take(x, slice(None), _cast_type(x)),
+                                                     y, sample_weight)
         return _format_logs(logs, return_dict)
 
     @_engine_settings
