@@ -12,6 +12,7 @@ LEVELS = {
     "backend": 0, "initializers": 2, "activations": 2, "losses": 2, "metrics": 2, "optimizers": 2,
     "regularizers": 2, "constraints": 2, "ops": 2, "random": 2,
     "layers": 3, "callbacks": 3, "tensorboard": 3,
+    "distribute": 3, "distribution": 3,
     "models": 4, "datasets": 4, "saving": 4,
     "compat": 5, "cli": 5, "__main__": 5, "__init__": 5,
 }

@@ -20,6 +20,7 @@ _SUBMODULES = (
     "regularizers",
     "saving", "utils",
     "preprocessing",
+    "distribute", "distribution",
 )
 # Public names that live in a submodule: name -> (module, attribute).
 _ATTRIBUTES = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from numkeras import constraints as _constraints
+from numkeras import distribute
 from numkeras import initializers as _initializers
 from numkeras import regularizers as _regularizers
 from numkeras.backprop import image_ops, ops
@@ -28,7 +29,10 @@ class BatchNormalization(Layer):
         beta_initializer, gamma_initializer, moving_mean_initializer,
         moving_variance_initializer: defaults zeros, ones, zeros, ones.
         beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint: as in Keras.
-        synchronized: only False (one device).
+        synchronized: in a data-parallel ``fit`` over several processes
+            (numkeras.distribute), normalize with the mean and variance of the global batch
+            (all processes' shards; SyncBatchNorm) instead of this process's shard. With
+            one process it changes nothing.
 
     Weights, in Keras's order: ``gamma``, ``beta`` (trainable), ``moving_mean``,
     ``moving_variance`` (non-trainable), each of shape ``(features,)``.
@@ -56,14 +60,11 @@ class BatchNormalization(Layer):
         if not epsilon > 0:
             raise ValueError(f"The `epsilon` argument of BatchNormalization '{self.name}' "
                              f"must be > 0. Received: epsilon={epsilon!r}.")
-        if synchronized:
-            raise ValueError(f"BatchNormalization '{self.name}': synchronized=True needs "
-                             f"several devices; numkeras runs on one. Pass synchronized=False.")
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
         self.center = bool(center)
         self.scale = bool(scale)
-        self.synchronized = False
+        self.synchronized = bool(synchronized)
         self.beta_initializer = _initializers.get(beta_initializer, "beta_initializer")
         self.gamma_initializer = _initializers.get(gamma_initializer, "gamma_initializer")
         self.moving_mean_initializer = _initializers.get(moving_mean_initializer,
@@ -104,8 +105,10 @@ class BatchNormalization(Layer):
     def call(self, inputs, training=None):
         if training and self.trainable:
             moments = []
-            out = image_ops.batch_norm(inputs, self.gamma, self.beta, axis=self.axis,
-                                       epsilon=self.epsilon, moments_out=moments)
+            strategy = distribute.current() if self.synchronized else None
+            norm = image_ops.batch_norm if strategy is None else strategy.batch_norm
+            out = norm(inputs, self.gamma, self.beta, axis=self.axis, epsilon=self.epsilon,
+                       moments_out=moments)
             mean, variance = moments
             keep = self.momentum
             # Keras 3's rule; the moving averages use the biased batch variance.
