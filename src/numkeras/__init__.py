@@ -19,7 +19,6 @@ _SUBMODULES = (
     "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers", "random",
     "regularizers",
     "saving", "utils",
-    "data",
     "preprocessing",
     "distribute", "distribution",
 )

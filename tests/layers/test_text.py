@@ -3,6 +3,7 @@ stored in tests/fixtures/text/reference.json (made by make_fixtures.py next to i
 
 import json
 import pathlib
+import zipfile
 
 import numpy as np
 import pytest
@@ -10,8 +11,8 @@ import pytest
 import numkeras as keras
 from numkeras.layers import IntegerLookup, StringLookup, TextVectorization
 
-REFERENCE = json.loads((pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "text"
-                        / "reference.json").read_text(encoding="utf-8"))
+FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "text"
+REFERENCE = json.loads((FIXTURES / "reference.json").read_text(encoding="utf-8"))
 
 
 def kwargs_of(case):
@@ -162,3 +163,59 @@ def test_string_sequential_trains():
     history = model.fit(x, y, epochs=3, batch_size=4, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
     assert model.predict(x[:2], verbose=0).shape == (2, 1)
+
+
+def test_keras_archive_with_adapted_text_vectorization_loads():
+    """text_model.keras was saved by Keras 3 (TensorFlow backend): the adapted vocabulary is
+    in assets/layers/text_vectorization/vocabulary.txt, not in the config."""
+    reference = REFERENCE["model_archive"]
+    model = keras.models.load_model(FIXTURES / "text_model.keras")
+    layer = model.layers[1]
+    assert layer.get_config()["vocabulary"] is None
+    assert layer.get_vocabulary() == reference["vocabulary"]
+    np.testing.assert_allclose(model.predict(np.array(reference["inputs"]), verbose=0),
+                               reference["output"], rtol=1e-6, atol=1e-7)
+
+
+def test_numkeras_archive_keeps_the_adapted_vocabulary(tmp_path):
+    layer = TextVectorization(max_tokens=20, output_sequence_length=5)
+    layer.adapt(["the cat sat", "the dog ran", "the end"])
+    lookup = StringLookup(mask_token="")
+    lookup.adapt(np.array(["x", "y", "y"]))
+    inputs = keras.Input(shape=(1,), dtype="string")
+    words = keras.Input(shape=(2,), dtype="string")
+    model = keras.Model([inputs, words], [keras.layers.Embedding(20, 3)(layer(inputs)),
+                                          lookup(words)])
+    model.save(tmp_path / "m.keras")
+    names = zipfile.ZipFile(tmp_path / "m.keras").namelist()
+    assert "assets/layers/text_vectorization/vocabulary.txt" in names
+    assert "assets/layers/text_vectorization/_lookup_layer/vocabulary.txt" in names
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    x = [np.array([["the cat"], ["a dog ran"]]), np.array([["x", "q"], ["", "y"]])]
+    for got, expected in zip(loaded.predict(x, verbose=0), model.predict(x, verbose=0)):
+        np.testing.assert_array_equal(got, expected)
+    text_layers = [x for x in loaded.layers if isinstance(x, TextVectorization)]
+    assert text_layers[0].get_vocabulary() == layer.get_vocabulary()
+
+
+def test_numkeras_archive_loads_in_keras(tmp_path):
+    tf = pytest.importorskip("tensorflow")  # Keras's text layers need TensorFlow
+    real_keras = pytest.importorskip("keras")
+    layer = TextVectorization(max_tokens=20, output_sequence_length=5)
+    layer.adapt(["the cat sat", "the dog ran", "the end"])
+    inputs = keras.Input(shape=(1,), dtype="string")
+    model = keras.Model(inputs, keras.layers.Embedding(20, 3)(layer(inputs)))
+    model.save(tmp_path / "m.keras")
+    theirs = real_keras.models.load_model(tmp_path / "m.keras")
+    texts = [["the cat"], ["a dog ran"]]
+    np.testing.assert_allclose(theirs.predict(tf.constant(texts), verbose=0),
+                               model.predict(np.array(texts), verbose=0), rtol=1e-6)
+
+
+def test_saving_an_adapted_tf_idf_layer_is_refused_clearly(tmp_path):
+    layer = TextVectorization(output_mode="tf_idf")
+    layer.adapt(["a b", "b"])
+    model = keras.Sequential([keras.Input(shape=(1,), dtype="string"), layer])
+    with pytest.raises(ValueError, match="tf_idf"):
+        model.save(tmp_path / "m.keras")
+    assert not (tmp_path / "m.keras").exists()

@@ -468,6 +468,39 @@ class IndexLookup(Layer):
             out *= self.idf_weights[:depth]
         return out
 
+    # ----- .keras assets: a learned vocabulary is saved as a file, as Keras 3 does -----
+    def asset_names(self) -> list:
+        return ["vocabulary.txt"]
+
+    def save_assets_bytes(self) -> dict:
+        """``{"vocabulary.txt": the vocabulary, one token a line}`` unless the vocabulary
+        was given to the constructor (then the config holds it)."""
+        if self.input_vocabulary is not None:
+            return {}
+        if self.output_mode == "tf_idf" and len(self._tokens):
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}': saving a 'tf_idf' layer whose vocabulary "
+                f"was learned by adapt is not supported yet (Keras stores its IDF weights in a "
+                f"form numkeras does not write). Pass vocabulary= and idf_weights= to the "
+                f"constructor instead: get_vocabulary() and layer.idf_weights.")
+        text = "\n".join(str(token) for token in self.get_vocabulary())
+        return {"vocabulary.txt": text.encode("utf-8")}
+
+    def load_assets_bytes(self, files: dict) -> None:
+        """Set the vocabulary from a saved ``vocabulary.txt`` (written by Keras or numkeras)."""
+        if self.input_vocabulary is not None or "vocabulary.txt" not in files:
+            return
+        try:
+            lines = files["vocabulary.txt"].decode("utf-8").splitlines()
+        except UnicodeDecodeError as error:
+            raise ValueError(f"The saved vocabulary of layer '{self.name}' is not UTF-8 text "
+                             f"({error}).") from error
+        while lines and lines[-1] == "":
+            lines.pop()
+        tokens = lines if self._key_name == "strings" else [int(line) for line in lines]
+        if tokens:
+            self.set_vocabulary(tokens)
+
     def compute_output_shape(self, input_shape):
         if self.output_mode == "int":
             return tuple(input_shape)
@@ -722,6 +755,15 @@ class TextVectorization(Layer):
         """Set the vocabulary (a list, array or file path) and, for ``tf_idf``, its IDF
         weights, instead of learning them with ``adapt``."""
         self._lookup_layer.set_vocabulary(vocabulary, idf_weights=idf_weights)
+
+    def asset_names(self) -> list:
+        return self._lookup_layer.asset_names()
+
+    def save_assets_bytes(self) -> dict:
+        return self._lookup_layer.save_assets_bytes()
+
+    def load_assets_bytes(self, files: dict) -> None:
+        self._lookup_layer.load_assets_bytes(files)
 
     # ----- tokenization -----
     def _tokens(self, inputs):

@@ -54,6 +54,33 @@ def write_archive(model, handle) -> None:
         archive.writestr(zipfile.ZipInfo(METADATA), metadata.encode("utf-8"))
         archive.writestr(zipfile.ZipInfo(CONFIG), config.encode("utf-8"))
         archive.writestr(WEIGHTS, weights)  # dated now, like Keras's weights member
+        for name, data in asset_files(model):  # e.g. an adapted vocabulary, as Keras
+            archive.writestr(name, data)
+
+
+def asset_files(model) -> list[tuple[str, bytes]]:
+    """``(member name, bytes)`` of the assets of every layer that has some (a layer's
+    ``save_assets_bytes()``), under ``assets/<the layer's weights path>/`` as Keras 3 names
+    them (``assets/layers/text_vectorization/vocabulary.txt``)."""
+    files = []
+    for path, obj in weights_module.saveables(model):
+        save = getattr(obj, "save_assets_bytes", None)
+        if save is not None:
+            files += [(f"assets/{path}/{name}", data) for name, data in save().items()]
+    return files
+
+
+def load_assets(model, archive: "ArchiveReader") -> None:
+    """Give each layer that reads assets (``asset_names()``, ``load_assets_bytes(files)``)
+    the members of its directory that it names; members are read with the JSON size limit."""
+    for path, obj in weights_module.saveables(model):
+        load = getattr(obj, "load_assets_bytes", None)
+        if load is None:
+            continue
+        files = {name: archive.read(f"assets/{path}/{name}", MAX_JSON_BYTES)
+                 for name in obj.asset_names() if f"assets/{path}/{name}" in archive}
+        if files:
+            load(files)
 
 
 def parse_json(data: bytes, where: str):
@@ -180,6 +207,7 @@ def load_archive(source, description: str, custom_objects=None, compile: bool = 
                                           max_weight_bytes=2 * declared + 2 ** 20,
                                           where=config_where)
         data = archive.read(WEIGHTS, max_weights_file_bytes(model))
+        load_assets(model, archive)
     if compile:
         serialization.compile_from_config(model, config.get("compile_config"), custom_objects,
                                           config_where)
