@@ -11,6 +11,7 @@ LEVELS = {
     "backprop": 1,
     "backend": 0, "initializers": 2, "activations": 2, "losses": 2, "metrics": 2, "optimizers": 2,
     "regularizers": 2, "constraints": 2, "ops": 2, "random": 2,
+    "data": 2,
     "layers": 3, "callbacks": 3, "tensorboard": 3,
     "distribute": 3, "distribution": 3,
     "models": 4, "datasets": 4, "saving": 4,

@@ -19,6 +19,7 @@ _SUBMODULES = (
     "initializers", "layers", "losses", "metrics", "models", "ops", "optimizers", "random",
     "regularizers",
     "saving", "utils",
+    "data",
     "preprocessing",
     "distribute", "distribution",
 )

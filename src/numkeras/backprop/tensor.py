@@ -130,6 +130,9 @@ class Tensor:
     def __float__(self) -> float:
         return float(self.data)
 
+    def __int__(self) -> int:
+        return int(self.data)
+
     def __repr__(self) -> str:
         grad = ", requires_grad=True" if self.requires_grad else ""
         body = np.array2string(self.data, separator=", ", prefix="Tensor(")

@@ -20,6 +20,7 @@ from numkeras.backprop import ParameterBuffer, Tensor, no_grad, ops, structure_v
 from numkeras.backprop import blas, memory
 from numkeras.layers.layer import takes_strings
 from numkeras.layers.node import check_dict_keys, flatten
+from numkeras.models import data_adapter
 from numkeras.models.compile_utils import OutputHeads
 from numkeras.utils import data
 
@@ -120,6 +121,17 @@ class Trainer:
         return type(self).compute_loss is not Trainer.compute_loss
 
     @property
+    def compiled_loss(self):
+        """tf.keras's ``self.compiled_loss(y, y_pred, regularization_losses=...)`` for custom
+        steps (Keras 3 spells it ``self.compute_loss``)."""
+        return data_adapter.CompiledLoss(self)
+
+    @property
+    def compiled_metrics(self):
+        """The compiled metrics as one object: ``update_state(y, y_pred)``, ``result()``."""
+        return data_adapter.CompiledMetrics(self)
+
+    @property
     def metrics_names(self) -> list[str]:
         return [m.name for m in self.metrics]
 
@@ -128,7 +140,8 @@ class Trainer:
             raise RuntimeError(f"You must call `compile()` before using the model "
                                f"(`{method}()` was called on model '{self.name}').")
         has_loss = self._loss_function is not None or (
-            self._heads is not None and self._heads.has_loss) or self._overrides_compute_loss()
+            self._heads is not None and self._heads.has_loss) or self._overrides_compute_loss() \
+            or data_adapter.overrides_step(self, method)  # a custom step brings its own loss
         if not has_loss and method != "predict":
             raise ValueError(f"No loss to compute in `{method}()`. Provide a `loss` argument "
                              f"in `compile()`, e.g. loss='sparse_categorical_crossentropy'.")
@@ -250,7 +263,8 @@ class Trainer:
     # ----- data checks -----
     def _prepare(self, x, y, sample_weight, method: str):
         x = self._check_inputs(x, finite=True)
-        y = self._check_targets(y, allow_none=method == "predict")
+        y = self._check_targets(y, allow_none=method == "predict"
+                                or data_adapter.overrides_step(self, method))
         sample_weight = data.check_array(sample_weight, "sample_weight", allow_none=True)
         arrays = {"x": x} if not isinstance(x, list) else {
             f"x[{name!r}]": a for name, a in zip(self.input_names, x)}
@@ -323,6 +337,10 @@ class Trainer:
         Keras does; ``validation_data=(x_val, y_val)`` takes precedence over it.
         """
         self._assert_compiled("fit")
+        if data_adapter.is_batch_source(x):  # a Dataset, PyDataset or generator: its own loop
+            return data_adapter.fit(self, x, epochs, verbose, callbacks, validation_data,
+                                    initial_epoch, steps_per_epoch, validation_steps,
+                                    validation_freq, shuffle, class_weight)
         batch_size = _check_batch_size(batch_size)
         _check_positive("epochs", epochs, allow_zero=True)
         if validation_data is None and validation_split:
@@ -356,6 +374,7 @@ class Trainer:
         # (BackupAndRestore) shuffles exactly as the uninterrupted run did.
         shuffle_seed = int(config.make_rng().integers(2**63))
         take_x, take_y = _taker(x, config.floatx()), _taker(y)
+        train_step = data_adapter.train_step_function(self)  # the model's own, if overridden
         callback_list.call("on_train_begin", None)
         # Resume hook: BackupAndRestore's on_train_begin sets `_resume_from = (epoch, step)` to
         # skip what a killed run already did; the rest then repeats that run exactly.
@@ -381,7 +400,7 @@ class Trainer:
                     callback_list.call("on_train_batch_begin", step, None)
                 y_batch = take_y(index)
                 weights = _batch_weights(sample_weight, index, class_weights, y_batch)
-                logs = self.train_step(take_x(index), y_batch, weights)
+                logs = train_step(take_x(index), y_batch, weights)
                 params["steps_done"] = step + 1
                 if callback_list.wants("on_train_batch_end"):
                     callback_list.call("on_train_batch_end", step, logs)
@@ -403,6 +422,8 @@ class Trainer:
     def _prepare_validation(self, validation_data):
         if validation_data is None:
             return None
+        if data_adapter.is_batch_source(validation_data):  # a Dataset: read it once
+            validation_data = data_adapter.to_arrays(validation_data)
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
             raise ValueError("`validation_data` must be a tuple (x_val, y_val) or "
                              "(x_val, y_val, val_sample_weight).")
@@ -416,6 +437,8 @@ class Trainer:
         """Loss and metrics on ``(x, y)``: a float when there are no metrics, else
         ``[loss, metric, ...]`` in compile order (``return_dict=True``: a dict)."""
         self._assert_compiled("evaluate")
+        if data_adapter.is_batch_source(x):
+            return data_adapter.evaluate(self, x, verbose, steps, callbacks, return_dict)
         batch_size = _check_batch_size(batch_size)
         x, y, sample_weight = self._prepare(x, y, sample_weight, "evaluate")
         verbose = _resolve_verbose(verbose)
@@ -438,12 +461,13 @@ class Trainer:
             x, y, sample_weight = self._distribute.shard_arrays(x, y, sample_weight)
         self._reset_metrics()
         callback_list = callback_list or callbacks_module.CallbackList()
+        test_step = data_adapter.test_step_function(self)  # the model's own, if overridden
         callback_list.call("on_test_begin", None)
         logs = {}
         take_x, take_y = _taker(x, config.floatx()), _taker(y)
         for step, index in enumerate(data.batch_slices(_num_samples(x), batch_size)):
             callback_list.call("on_test_batch_begin", step, None)
-            logs = self.test_step(take_x(index), take_y(index), data.take(sample_weight, index))
+            logs = test_step(take_x(index), take_y(index), data.take(sample_weight, index))
             callback_list.call("on_test_batch_end", step, logs)
         if self._distribute is not None:  # the metrics of all the blocks, on every process
             logs = self._distribute.reduce_logs(self, logs)
@@ -454,6 +478,8 @@ class Trainer:
     @_engine_settings
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Model outputs for ``x`` as one float32 NumPy array, computed batch by batch."""
+        if data_adapter.is_batch_source(x):
+            return data_adapter.predict(self, x, verbose, steps, callbacks)
         batch_size = _check_batch_size(batch_size)
         strategy = distribute.current()
         if strategy is not None:  # each process predicts its block; all get every output
@@ -514,7 +540,8 @@ class Trainer:
         class_weights = _class_weight_table(class_weight, self.output_shape_for(_shape_of(x)))
         index = slice(None)
         weights = _batch_weights(sample_weight, index, class_weights, y)
-        logs = self.train_step(_take(x, index, _cast_type(x)), y, weights)
+        logs = data_adapter.train_step_function(self)(_take(x, index, _cast_type(x)), y,
+                                                      weights)
         return _format_logs(logs, return_dict)
 
     @_engine_settings
@@ -523,7 +550,8 @@ class Trainer:
         self._assert_compiled("test_on_batch")
         x, y, sample_weight = self._prepare(x, y, sample_weight, "evaluate")
         self._reset_metrics()
-        logs = self.test_step(_take(x, slice(None), _cast_type(x)), y, sample_weight)
+        logs = data_adapter.test_step_function(self)(_take(x, slice(None), _cast_type(x)),
+                                                     y, sample_weight)
         return _format_logs(logs, return_dict)
 
     @_engine_settings

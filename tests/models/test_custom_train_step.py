@@ -1,0 +1,300 @@
+"""Custom ``train_step``/``test_step`` as the Keras 3 guide "Customizing what happens in fit()"
+(TensorFlow backend) and the tf.keras guide write them, with only the imports changed."""
+
+import numpy as np
+import pytest
+
+import numkeras as keras
+from numkeras.compat import tf
+
+
+def _data(n=64, features=32, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.random((n, features)).astype(np.float32), rng.random((n, 1)).astype(np.float32)
+
+
+# --- Keras 3 guide: "A first simple example" ---
+class CustomModel(keras.Model):
+    def train_step(self, data):
+        # Unpack the data. Its structure depends on your model and
+        # on what you pass to `fit()`.
+        x, y = data
+
+        with tf.GradientTape() as tape:
+            y_pred = self(x, training=True)  # Forward pass
+            # Compute the loss value
+            # (the loss function is configured in `compile()`)
+            loss = self.compute_loss(y=y, y_pred=y_pred)
+
+        # Compute gradients
+        trainable_vars = self.trainable_variables
+        gradients = tape.gradient(loss, trainable_vars)
+
+        # Update weights
+        self.optimizer.apply(gradients, trainable_vars)
+
+        # Update metrics (includes the metric that tracks the loss)
+        for metric in self.metrics:
+            if metric.name == "loss":
+                metric.update_state(loss)
+            else:
+                metric.update_state(y, y_pred)
+
+        # Return a dict mapping metric names to current value
+        return {m.name: m.result() for m in self.metrics}
+
+
+def test_first_simple_example_trains_like_fit():
+    x, y = _data()
+    keras.utils.set_random_seed(1)
+    inputs = keras.Input(shape=(32,))
+    outputs = keras.layers.Dense(1)(inputs)
+    model = CustomModel(inputs, outputs)
+    model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    history = model.fit(x, y, epochs=3, verbose=0, shuffle=False)
+
+    keras.utils.set_random_seed(1)
+    inputs = keras.Input(shape=(32,))
+    reference = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    reference.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    expected = reference.fit(x, y, epochs=3, verbose=0, shuffle=False)
+
+    assert set(history.history) == {"loss", "mae"}
+    np.testing.assert_allclose(history.history["loss"], expected.history["loss"], rtol=1e-5)
+    np.testing.assert_allclose(history.history["mae"], expected.history["mae"], rtol=1e-5)
+    for w, w_ref in zip(model.get_weights(), reference.get_weights()):
+        np.testing.assert_allclose(w, w_ref, rtol=1e-5, atol=1e-6)
+
+
+# --- Keras 3 guide: "Going lower-level" (own trackers, no compiled loss) ---
+class LowerLevelModel(keras.Model):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.mae_metric = keras.metrics.MeanAbsoluteError(name="mae")
+        self.loss_fn = keras.losses.MeanSquaredError()
+
+    def train_step(self, data):
+        x, y = data
+
+        with tf.GradientTape() as tape:
+            y_pred = self(x, training=True)  # Forward pass
+            # Compute our own loss
+            loss = self.loss_fn(y, y_pred)
+
+        # Compute gradients
+        trainable_vars = self.trainable_variables
+        gradients = tape.gradient(loss, trainable_vars)
+
+        # Update weights
+        self.optimizer.apply(gradients, trainable_vars)
+
+        # Compute our own metrics
+        self.loss_tracker.update_state(loss)
+        self.mae_metric.update_state(y, y_pred)
+        return {
+            "loss": self.loss_tracker.result(),
+            "mae": self.mae_metric.result(),
+        }
+
+    @property
+    def metrics(self):
+        # We list our `Metric` objects here so that `reset_states()` can be
+        # called automatically at the start of each epoch
+        # or at the start of `evaluate()`.
+        return [self.loss_tracker, self.mae_metric]
+
+
+def test_lower_level_example_with_own_trackers_and_no_compiled_loss():
+    x, y = _data()
+    inputs = keras.Input(shape=(32,))
+    outputs = keras.layers.Dense(1)(inputs)
+    model = LowerLevelModel(inputs, outputs)
+    # We don't pass a loss or metrics here.
+    model.compile(optimizer="adam")
+    history = model.fit(x, y, epochs=5, verbose=0)
+    losses = history.history["loss"]
+    assert set(history.history) == {"loss", "mae"} and losses[-1] < losses[0]
+    # The trackers are reset each epoch: the last epoch's mean is over its 2 batches only.
+    assert model.loss_tracker.count == 2
+
+
+# --- Keras 3 guide: "Supporting sample_weight & class_weight" ---
+class WeightedModel(keras.Model):
+    def train_step(self, data):
+        # Unpack the data. Its structure depends on your model and
+        # on what you pass to `fit()`.
+        if len(data) == 3:
+            x, y, sample_weight = data
+        else:
+            sample_weight = None
+            x, y = data
+
+        with tf.GradientTape() as tape:
+            y_pred = self(x, training=True)  # Forward pass
+            # Compute the loss value.
+            # The loss function is configured in `compile()`.
+            loss = self.compute_loss(
+                y=y,
+                y_pred=y_pred,
+                sample_weight=sample_weight,
+            )
+
+        # Compute gradients
+        trainable_vars = self.trainable_variables
+        gradients = tape.gradient(loss, trainable_vars)
+
+        # Update weights
+        self.optimizer.apply(gradients, trainable_vars)
+
+        # Update the metrics.
+        # Metrics are configured in `compile()`.
+        for metric in self.metrics:
+            if metric.name == "loss":
+                metric.update_state(loss)
+            else:
+                metric.update_state(y, y_pred, sample_weight=sample_weight)
+
+        # Return a dict mapping metric names to current value.
+        # Note that it will include the loss (tracked in self.metrics).
+        return {m.name: m.result() for m in self.metrics}
+
+
+def test_sample_weight_reaches_the_custom_step():
+    x, y = _data()
+    sw = np.random.default_rng(2).random((len(y), 1)).astype(np.float32)
+    seen = []
+
+    class Spy(WeightedModel):
+        def train_step(self, data):
+            seen.append(len(data))
+            return super().train_step(data)
+
+    inputs = keras.Input(shape=(32,))
+    model = Spy(inputs, keras.layers.Dense(1)(inputs))
+    model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    model.fit(x, y, sample_weight=sw, epochs=2, verbose=0)
+    assert set(seen) == {3}
+
+
+# --- Keras 3 guide: "Providing your own evaluation step" ---
+class EvalModel(keras.Model):
+    def test_step(self, data):
+        # Unpack the data
+        x, y = data
+        # Compute predictions
+        y_pred = self(x, training=False)
+        # Updates the metrics tracking the loss
+        loss = self.compute_loss(y=y, y_pred=y_pred)
+        # Update the metrics.
+        for metric in self.metrics:
+            if metric.name != "loss":
+                metric.update_state(y, y_pred)
+            else:
+                metric.update_state(loss)
+        # Return a dict mapping metric names to current value.
+        # Note that it will include the loss (tracked in self.metrics).
+        return {m.name: m.result() for m in self.metrics}
+
+
+def test_custom_test_step_matches_builtin_evaluate():
+    x, y = _data()
+    keras.utils.set_random_seed(4)
+    inputs = keras.Input(shape=(32,))
+    model = EvalModel(inputs, keras.layers.Dense(1)(inputs))
+    model.compile(loss="mse", metrics=["mae"])
+    got = model.evaluate(x, y, verbose=0, return_dict=True)
+    reference = keras.Model(model.inputs, model.outputs)
+    reference.compile(loss="mse", metrics=["mae"])
+    expected = reference.evaluate(x, y, verbose=0, return_dict=True)
+    assert got.keys() == expected.keys()
+    for name in got:
+        assert got[name] == pytest.approx(expected[name], rel=1e-6)
+
+
+# --- tf.keras (TF 2) guide spelling: compiled_loss, compiled_metrics, apply_gradients ---
+class TfKerasModel(keras.Model):
+    def train_step(self, data):
+        x, y = data
+        with tf.GradientTape() as tape:
+            y_pred = self(x, training=True)  # Forward pass
+            loss = self.compiled_loss(y, y_pred, regularization_losses=self.losses)
+        trainable_vars = self.trainable_variables
+        gradients = tape.gradient(loss, trainable_vars)
+        self.optimizer.apply_gradients(zip(gradients, trainable_vars))
+        self.compiled_metrics.update_state(y, y_pred)
+        return {m.name: m.result() for m in self.metrics}
+
+
+def test_tf_keras_spelling_matches_fit():
+    x, y = _data()
+    keras.utils.set_random_seed(5)
+    inputs = keras.Input(shape=(32,))
+    hidden = keras.layers.Dense(8, activation="relu",
+                                kernel_regularizer=keras.regularizers.L2(0.01))(inputs)
+    model = TfKerasModel(inputs, keras.layers.Dense(1)(hidden))
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    history = model.fit(x, y, epochs=2, batch_size=16, verbose=0, shuffle=False)
+
+    keras.utils.set_random_seed(5)
+    inputs = keras.Input(shape=(32,))
+    hidden = keras.layers.Dense(8, activation="relu",
+                                kernel_regularizer=keras.regularizers.L2(0.01))(inputs)
+    reference = keras.Model(inputs, keras.layers.Dense(1)(hidden))
+    reference.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    expected = reference.fit(x, y, epochs=2, batch_size=16, verbose=0, shuffle=False)
+    for name in ("loss", "mae"):
+        np.testing.assert_allclose(history.history[name], expected.history[name], rtol=1e-5)
+
+
+def test_custom_step_without_targets_and_with_a_dataset():
+    """An autoencoder step that gets x only (y None), fed by a tf.data pipeline."""
+    x, _ = _data()
+
+    class AutoEncoder(keras.Model):
+        def train_step(self, data):
+            with tf.GradientTape() as tape:
+                reconstruction = self(data, training=True)
+                loss = keras.ops.mean(keras.ops.square(reconstruction - data)) \
+                    if hasattr(keras, "ops") and hasattr(keras.ops, "square") \
+                    else ((reconstruction - data) * (reconstruction - data)).mean()
+            grads = tape.gradient(loss, self.trainable_weights)
+            self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
+            return {"loss": loss}
+
+    inputs = keras.Input(shape=(32,))
+    model = AutoEncoder(inputs, keras.layers.Dense(32)(keras.layers.Dense(4)(inputs)))
+    model.compile(optimizer="adam")
+    history = model.fit(x, epochs=3, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    dataset = tf.data.Dataset.from_tensor_slices(x).batch(16)
+    history = model.fit(dataset, epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2
+
+
+def test_step_override_is_decided_once_and_builtin_step_is_direct():
+    from numkeras.models import data_adapter
+
+    inputs = keras.Input(shape=(32,))
+    plain = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    assert data_adapter.train_step_function(plain) == plain.train_step
+    custom = CustomModel(inputs, keras.layers.Dense(1)(inputs))
+    assert data_adapter.train_step_function(custom) != custom.train_step
+
+
+def test_train_on_batch_and_errors_of_custom_steps():
+    x, y = _data()
+    inputs = keras.Input(shape=(32,))
+    model = CustomModel(inputs, keras.layers.Dense(1)(inputs))
+    model.compile(optimizer="sgd", loss="mse")
+    loss = model.train_on_batch(x, y)
+    assert isinstance(loss, float)
+
+    class Bad(keras.Model):
+        def train_step(self, data):
+            return 1.0
+
+    bad = Bad(inputs, keras.layers.Dense(1)(inputs))
+    bad.compile(optimizer="sgd")
+    with pytest.raises(TypeError, match="must return a dict"):
+        bad.fit(x, y, verbose=0)
