@@ -38,7 +38,7 @@ def __getattr__(name: str):
     if name in _MODULES:
         value = importlib.import_module(_MODULES[name])
     elif name == "distribute":  # MultiWorkerMirroredStrategy etc. (MPI loads on use)
-        value = importlib.import_module("numkeras.distribute").tf
+        value = importlib.import_module("numkeras.distribute.tf")
     elif name.startswith("__"):
         raise AttributeError(name)
     else:
