@@ -40,6 +40,8 @@ if ! "$python" -c 'import ensurepip, venv' >/dev/null 2>&1; then
   apt_install "python${version}-venv"
 fi
 apt_install dataset-fashion-mnist
+# plot_model's tests run Graphviz's `dot` for real.
+case ",${extras}," in *,test,*) apt_install graphviz ;; esac
 
 if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"
