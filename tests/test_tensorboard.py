@@ -69,6 +69,13 @@ def test_model_config_is_written_as_the_keras_graph(tmp_path):
     assert config["class_name"] == "Sequential"
     assert [layer["class_name"] for layer in config["config"]["layers"]][-2:] == \
         ["Dense", "Dense"]
+    # TensorBoard's graph plugin turns it into the conceptual graph: the layers, chained.
+    from tensorboard.plugins.graph import keras_util
+
+    nodes = keras_util.keras_model_to_graph_def(config).node
+    names = [node.name.split("/")[-1] for node in nodes]
+    assert names[1:] == [layer.name for layer in model.layers]
+    assert [list(node.input) for node in nodes[1:]] == [[n.name] for n in nodes[:-1]]
 
 
 def test_batch_scalars_every_update_freq_batches(tmp_path):
