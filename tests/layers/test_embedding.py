@@ -68,11 +68,12 @@ def test_non_integer_values_are_refused():
         Embedding(7, 3)(np.array([[np.nan, 1.0]]))
 
 
-def test_mask_zero_is_refused_until_masks_exist():
-    # Ignoring it would silently change the numbers of the layers after it (pooling, RNNs).
-    with pytest.raises(ValueError, match=r"'emb'.*mask_zero=True.*masks"):
-        Embedding(10, 4, mask_zero=True, name="emb")
-    assert Embedding(10, 4, mask_zero=False).get_config()["mask_zero"] is False
+def test_mask_zero_makes_a_mask_of_the_nonzero_indices():
+    layer = Embedding(10, 4, mask_zero=True, name="emb")
+    assert layer.produces_mask() and layer.get_config()["mask_zero"] is True
+    np.testing.assert_array_equal(layer.compute_mask(np.array([[3, 0, 1]])), [[True, False, True]])
+    plain = Embedding(10, 4, mask_zero=False)
+    assert not plain.produces_mask() and plain.compute_mask(np.array([[3, 0]])) is None
 
 
 @pytest.mark.parametrize("argument", ["input_dim", "output_dim"])

@@ -28,7 +28,8 @@ from numkeras.layers.reshaping import (
     Cropping2D, Permute, RepeatVector, UpSampling2D, ZeroPadding2D,
 )
 from numkeras.layers.recurrent import (
-    GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell, TimeDistributed,
+    GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, Masking, SimpleRNN, SimpleRNNCell,
+    TimeDistributed,
 )
 from numkeras.layers.text import IntegerLookup, StringLookup, TextVectorization
 from numkeras.utils.registry import lookup
@@ -58,7 +59,8 @@ _LAYER_CLASSES.update({cls.__name__: cls for cls in (
     IntegerLookup, StringLookup, TextVectorization)})
 # recurrent layers, cells and wrappers (layers/recurrent.py)
 _LAYER_CLASSES.update({cls.__name__: cls for cls in (
-    GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell, TimeDistributed)})
+    GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, Masking, SimpleRNN, SimpleRNNCell,
+    TimeDistributed)})
 Convolution1D = Conv1D
 MaxPool1D, AvgPool1D = MaxPooling1D, AveragePooling1D
 GlobalAvgPool1D, GlobalMaxPool1D = GlobalAveragePooling1D, GlobalMaxPooling1D
@@ -110,6 +112,6 @@ __all__ = [
     "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "Rescaling", "Resizing",
     "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
     "GRU", "LSTM", "RNN", "Bidirectional", "GRUCell", "LSTMCell", "SimpleRNN", "SimpleRNNCell",
-    "TimeDistributed",
+    "TimeDistributed", "Masking",
     "IntegerLookup", "StringLookup", "TextVectorization",
 ]

@@ -20,9 +20,10 @@ class Embedding(Layer):
         output_dim: length of each embedding vector.
         embeddings_initializer: default ``"uniform"`` (U(-0.05, 0.05)).
         embeddings_regularizer, embeddings_constraint, activity_regularizer: as Keras.
-        mask_zero: only ``False``: numkeras has no masks yet, and ignoring ``True`` would
-            silently change what the next layers compute (Keras's GlobalAveragePooling1D,
-            for one, would skip the padded steps), so it is refused with a clear error.
+        mask_zero: treat index 0 as padding: the layer makes a mask ``inputs != 0`` that the
+            layers after it in a model follow (RNNs skip the padded steps,
+            GlobalAveragePooling1D leaves them out of the mean), as in Keras. Index 0 then
+            cannot be a real token, so ``input_dim`` should be the vocabulary size + 1.
 
     Input shape ``(batch, ...)`` of whole numbers (an integer array, or floats holding whole
     numbers, as a float dataset gives); output ``(batch, ..., output_dim)``. Indices out of
@@ -48,12 +49,7 @@ class Embedding(Layer):
         self.embeddings_constraint = _constraints.get(embeddings_constraint,
                                                       "embeddings_constraint")
         self.mask_zero = bool(mask_zero)
-        if self.mask_zero:
-            raise ValueError(
-                f"Embedding '{self.name}' received mask_zero=True, but numkeras does not "
-                f"propagate masks yet: the layers after it would treat the padding (index 0) "
-                f"as data and give different numbers than Keras. Pass mask_zero=False (padding "
-                f"then counts as a token), or trim/bucket the sequences instead of padding.")
+        self.supports_masking = self.mask_zero
         if lora_rank or quantization_config:
             raise ValueError(f"Embedding '{self.name}': LoRA and quantization are not "
                              "supported; pass lora_rank=None, quantization_config=None.")
@@ -93,6 +89,21 @@ class Embedding(Layer):
                 f"{indices.shape}), outside [0, {self.input_dim}): input_dim={self.input_dim}. "
                 f"Indices are not wrapped; raise `input_dim` or fix the data.")
         return indices
+
+    def produces_mask(self) -> bool:
+        return self.mask_zero
+
+    def compute_mask(self, inputs, previous_mask=None):
+        """``inputs != 0`` with ``mask_zero=True`` (padding is index 0), else None.
+
+        >>> import numpy as np
+        >>> Embedding(5, 2, mask_zero=True).compute_mask(np.array([[3, 1, 0]])).tolist()
+        [[True, True, False]]
+        """
+        if not self.mask_zero:
+            return None
+        values = inputs.data if isinstance(inputs, Tensor) else np.asarray(inputs)
+        return values != 0
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)

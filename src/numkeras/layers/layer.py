@@ -126,6 +126,21 @@ def _marks_built(build):
     return wrapped
 
 
+# Built-in layers that, as in Keras (``supports_masking = True`` there), pass a time-step mask
+# on unchanged; read once when a model maps its graph, never per call.
+MASK_PASSING = frozenset({
+    "Activation", "ActivityRegularization", "BatchNormalization", "Dense", "Dropout", "ELU",
+    "GaussianDropout", "GaussianNoise", "Identity", "LayerNormalization", "LeakyReLU", "PReLU",
+    "ReLU", "SpatialDropout1D", "UnitNormalization",
+})
+
+
+def passes_mask(layer) -> bool:
+    """Whether ``layer``'s outputs carry a mask (from ``compute_mask``) after a masked input."""
+    return bool(getattr(layer, "supports_masking", False)) \
+        or type(layer).__name__ in MASK_PASSING
+
+
 class Layer:
     """Base class of all layers.
 
@@ -303,6 +318,18 @@ class Layer:
     def build(self, input_shape) -> None:
         """Create the weights for inputs of ``input_shape``; the base version creates none."""
         self.built = True
+
+    # ----- masks: Keras's time-step masks, followed only in models where a layer makes one -----
+    supports_masking = False
+
+    def compute_mask(self, inputs, previous_mask=None):
+        """The mask of the outputs (booleans ``(batch, steps)``, or None) for ``inputs`` whose
+        mask is ``previous_mask``; asked only of layers that support masking."""
+        return previous_mask
+
+    def produces_mask(self) -> bool:
+        """Whether this layer can start a mask (``Embedding(mask_zero=True)``, ``Masking``)."""
+        return False
 
     def call(self, inputs):
         """The layer's computation on Tensors; subclasses implement it."""

@@ -3,6 +3,8 @@ pooling."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from numkeras.backprop import image_ops, ops
 from numkeras.layers.convolutional import (
     ImageInputSpec,
@@ -220,16 +222,29 @@ class _GlobalPooling1D(Layer):
 
 class GlobalAveragePooling1D(_GlobalPooling1D):
     """Mean over the steps: ``(batch, steps, c)`` becomes ``(batch, c)`` (``(batch, 1, c)``
-    with ``keepdims=True``). Masks are not supported yet: every step counts.
+    with ``keepdims=True``). With a mask (``(batch, steps)``, from ``Embedding(mask_zero=True)``
+    or ``Masking`` in a model), the mean is over the unmasked steps only, as in Keras.
 
     >>> import numpy as np
-    >>> GlobalAveragePooling1D()(np.ones((2, 5, 3))).shape
+    >>> layer = GlobalAveragePooling1D()
+    >>> layer(np.ones((2, 5, 3))).shape
     (2, 3)
+    >>> layer(np.array([[[1.0], [3.0], [9.0]]]), mask=np.array([[True, True, False]])).data
+    array([[2.]], dtype=float32)
     """
 
-    def call(self, inputs):
+    supports_masking = True
+
+    def call(self, inputs, mask=None):
         check_sequence_rank(self.name, inputs.shape)
-        return ops.mean(inputs, axis=1, keepdims=self.keepdims)
+        if mask is None:
+            return ops.mean(inputs, axis=1, keepdims=self.keepdims)
+        weights = np.asarray(mask, dtype=inputs.dtype)[:, :, None]  # (batch, steps, 1)
+        total = ops.sum(ops.multiply(inputs, weights), axis=1, keepdims=self.keepdims)
+        return ops.divide(total, weights.sum(axis=1, keepdims=self.keepdims))
+
+    def compute_mask(self, inputs, previous_mask=None):
+        return None  # the steps are gone
 
 
 class GlobalMaxPooling1D(_GlobalPooling1D):

@@ -371,6 +371,7 @@ class RNN(Layer):
         self.unroll = bool(unroll)
         self.zero_output_for_mask = bool(zero_output_for_mask)
         self.input_spec = InputSpec(ndim=3)
+        self.supports_masking = True
         self.states = None
         sizes = cell.state_size
         self.state_size = list(sizes) if isinstance(sizes, (list, tuple)) else [sizes]
@@ -417,6 +418,8 @@ class RNN(Layer):
     def call(self, sequences, initial_state=None, mask=None, training=None):
         if isinstance(sequences, (list, tuple)):
             sequences, initial_state = sequences[0], list(sequences[1:]) or initial_state
+        if isinstance(mask, (list, tuple)):  # the masks of [sequences, *states]
+            mask = mask[0]
         self._check_rank(sequences.shape)
         batch, steps = sequences.shape[0], sequences.shape[1]
         mask = self._check_mask(mask, sequences.shape)
@@ -430,6 +433,12 @@ class RNN(Layer):
             self.states = [np.array(s.data) for s in final]
         output = seq if self.return_sequences else last
         return [output, *final] if self.return_state else output
+
+    def compute_mask(self, inputs, previous_mask=None):
+        mask = previous_mask[0] if isinstance(previous_mask, (list, tuple)) else previous_mask
+        output_mask = mask if self.return_sequences else None
+        return [output_mask] + [None] * len(self.state_size) if self.return_state \
+            else output_mask
 
     def _check_mask(self, mask, shape):
         if mask is None:
@@ -766,6 +775,7 @@ class Bidirectional(Layer):
         self.return_sequences = layer.return_sequences
         self.return_state = layer.return_state
         self.input_spec = InputSpec(ndim=3)
+        self.supports_masking = True
 
     def _verify_layers(self):
         forward, backward = self.forward_layer, self.backward_layer
@@ -816,6 +826,8 @@ class Bidirectional(Layer):
     def call(self, sequences, initial_state=None, mask=None, training=None):
         if isinstance(sequences, (list, tuple)):
             sequences, initial_state = sequences[0], list(sequences[1:]) or initial_state
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
         forward_state = backward_state = None
         if initial_state is not None:
             half = len(initial_state) // 2
@@ -834,6 +846,17 @@ class Bidirectional(Layer):
         if self.return_state:
             return (merged if self.merge_mode is None else [merged]) + states
         return merged
+
+    def compute_mask(self, inputs, previous_mask=None):
+        mask = previous_mask[0] if isinstance(previous_mask, (list, tuple)) else previous_mask
+        if self.return_sequences:
+            output_mask = [mask, mask] if self.merge_mode is None else mask
+        else:
+            output_mask = [None, None] if self.merge_mode is None else None
+        if not self.return_state:
+            return output_mask
+        heads = output_mask if self.merge_mode is None else [output_mask]
+        return heads + [None] * (2 * len(self.forward_layer.state_size))
 
     def _merge(self, y, y_rev):
         if self.merge_mode == "concat":
@@ -897,6 +920,7 @@ class TimeDistributed(Layer):
                              f"`keras.layers.Layer` instance. Received: {layer!r}")
         super().__init__(**kwargs)
         self.layer = layer
+        self.supports_masking = True
 
     def _child_shape(self, input_shape):
         if not is_shape(input_shape) or len(input_shape) < 3:
@@ -927,3 +951,41 @@ class TimeDistributed(Layer):
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
         return cls(_nested(config.pop("layer"), custom_objects), **config)
+
+
+class Masking(Layer):
+    """Mask the time steps whose features all equal ``mask_value``: the layers after it (RNNs,
+    GlobalAveragePooling1D) skip them, and the masked steps' outputs are set to 0.
+
+    Args:
+        mask_value: the padding value (default 0.0).
+
+    >>> import numpy as np
+    >>> x = np.array([[[1.0, 2.0], [0.0, 0.0], [3.0, 0.0]]])
+    >>> layer = Masking()
+    >>> layer.compute_mask(x).tolist()
+    [[True, False, True]]
+    """
+
+    supports_masking = True
+
+    def __init__(self, mask_value=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.mask_value = mask_value
+
+    def produces_mask(self) -> bool:
+        return True
+
+    def compute_mask(self, inputs, previous_mask=None):
+        values = inputs.data if isinstance(inputs, Tensor) else np.asarray(inputs)
+        return np.any(values != self.mask_value, axis=-1)
+
+    def call(self, inputs):
+        keep = self.compute_mask(inputs)[..., None]
+        return ops.multiply(inputs, keep.astype(inputs.dtype))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "mask_value": self.mask_value}

@@ -18,11 +18,13 @@ step per node, reading and writing numbered slots. Running the model walks that 
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from numkeras.backprop import Tensor
 from numkeras.layers.core import InputLayer
-from numkeras.layers.layer import standardize_shape
+from numkeras.layers.layer import passes_mask, standardize_shape
 from numkeras.layers.node import KerasTensor, Node, check_dict_keys, flatten, pack_like
 from numkeras.models.model import Model
 from numkeras.utils import naming
@@ -225,6 +227,8 @@ class Functional(Model):
             for layer in plan.chain:
                 inputs = layer(inputs, training=training)
             return inputs
+        if plan.masks is not None:
+            return self._call_with_masks(inputs, training)
         values = [None] * plan.slots
         if plan.single_input and not isinstance(inputs, (list, tuple, dict)):
             values[plan.input_slots[0]] = inputs
@@ -245,6 +249,37 @@ class Functional(Model):
             for slot, value in zip(output_slots, [out] if isinstance(out, Tensor)
                                    else flatten(out)):
                 values[slot] = value
+        if plan.single_output:
+            return values[plan.output_slots[0]]
+        return pack_like(self._outputs_structure, [values[s] for s in plan.output_slots])
+
+    def _call_with_masks(self, inputs, training):
+        """``call`` for a graph where a layer makes a mask (decided when the plan was made):
+        each step also reads its first input's mask, hands it to ``call(mask=)`` when the
+        layer takes one, and keeps ``compute_mask``'s result for the layers after it."""
+        plan = self._plan
+        values, masks = [None] * plan.slots, [None] * plan.slots
+        for slot, value in zip(plan.input_slots, self.flatten_inputs(inputs)):
+            values[slot] = value
+        for (layer, node, input_slots, output_slots, kwargs, simple), (takes, passes) in zip(
+                plan.steps, plan.masks):
+            ins, outs = ([input_slots], [output_slots]) if simple else (input_slots, output_slots)
+            args = pack_like(node.call_args, [values[s] for s in ins])
+            mask = pack_like(node.call_args, [masks[s] for s in ins])
+            if not any(m is not None for m in flatten(mask)):
+                mask = None
+            call_kwargs = dict(kwargs)
+            call_kwargs.setdefault("training", training)
+            if takes and mask is not None and call_kwargs.get("mask") is None:
+                call_kwargs["mask"] = mask
+            out = layer(args, **call_kwargs)
+            out_mask = layer.compute_mask(args, mask) if passes else None
+            leaves = [out] if isinstance(out, Tensor) else flatten(out)
+            out_masks = [out_mask] if len(leaves) == 1 or out_mask is None \
+                else list(out_mask)
+            for i, (slot, value) in enumerate(zip(outs, leaves)):
+                values[slot] = value
+                masks[slot] = out_masks[i] if i < len(out_masks) else None
         if plan.single_output:
             return values[plan.output_slots[0]]
         return pack_like(self._outputs_structure, [values[s] for s in plan.output_slots])
@@ -376,7 +411,18 @@ class _Plan:
             slots, input_slots, output_slots, steps
         self.single_input = len(input_slots) == 1
         self.single_output = single_output
-        self.chain = _chain_of(input_slots, self.output_slots, steps) if single_output else None
+        # Per step (takes a mask argument, passes masks on) when a layer can make a mask; None
+        # otherwise, so graphs without masks keep the plain walk and pay nothing for masking.
+        self.masks = _mask_steps(steps)
+        self.chain = _chain_of(input_slots, self.output_slots, steps) \
+            if single_output and self.masks is None else None
+
+
+def _mask_steps(steps):
+    if not any(step[0].produces_mask() for step in steps):
+        return None
+    return [("mask" in inspect.signature(step[0].call).parameters, passes_mask(step[0]))
+            for step in steps]
 
 
 def _chain_of(input_slots, output_slots, steps):
