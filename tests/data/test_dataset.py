@@ -1,0 +1,187 @@
+"""tf.data.Dataset on NumPy: sources, transformations, cardinality, seeding, and fit/evaluate/
+predict on datasets, generators and PyDataset-like sequences."""
+
+import numpy as np
+import pytest
+
+import numkeras as keras
+from numkeras.backprop import Tensor
+from numkeras.data import AUTOTUNE, Dataset
+
+
+def _numbers(ds):
+    return [np.asarray(e).tolist() for e in ds.as_numpy_iterator()]
+
+
+def test_from_tensor_slices_of_arrays_tuples_and_dicts():
+    x, y = np.arange(12.0).reshape(6, 2), np.arange(6)
+    pairs = list(Dataset.from_tensor_slices((x, y)))
+    assert len(pairs) == 6 and isinstance(pairs[0][0], Tensor)
+    np.testing.assert_array_equal(pairs[2][0].numpy(), x[2])
+    assert int(pairs[2][1]) == 2
+    rows = list(Dataset.from_tensor_slices({"a": x, "b": y}).as_numpy_iterator())
+    assert set(rows[0]) == {"a", "b"} and rows[5]["b"] == 5
+    # A Python list is one tensor (as in TF), not a tuple of components.
+    assert _numbers(Dataset.from_tensor_slices([[1, 2], [3, 4]])) == [[1, 2], [3, 4]]
+    assert Dataset.from_tensor_slices([1.0, 2.0]).element_spec[1] == np.float32
+
+
+def test_from_tensor_slices_errors():
+    with pytest.raises(ValueError, match="same first dimension"):
+        Dataset.from_tensor_slices((np.zeros(3), np.zeros(4)))
+    with pytest.raises(ValueError, match="from_tensors"):
+        Dataset.from_tensor_slices(np.float32(1.0))
+
+
+def test_from_tensors_range_zip_and_concatenate():
+    assert len(Dataset.from_tensors(np.zeros((3, 2)))) == 1
+    assert _numbers(Dataset.range(2, 8, 2)) == [2, 4, 6]
+    zipped = Dataset.zip((Dataset.range(3), Dataset.range(10, 20)))
+    assert zipped.cardinality() == 3 and _numbers(zipped) == [[0, 10], [1, 11], [2, 12]]
+    assert _numbers(Dataset.range(2).concatenate(Dataset.range(5, 6))) == [0, 1, 5]
+
+
+def test_batch_drop_remainder_unbatch_and_cardinality():
+    ds = Dataset.range(10)
+    assert [len(b) for b in ds.batch(4).as_numpy_iterator()] == [4, 4, 2]
+    assert ds.batch(4).cardinality() == 3 and ds.batch(4, drop_remainder=True).cardinality() == 2
+    assert [len(b) for b in ds.batch(4, drop_remainder=True).as_numpy_iterator()] == [4, 4]
+    assert _numbers(ds.batch(3).unbatch()) == list(range(10))
+    mapped = ds.map(lambda v: v * 2).batch(3)  # element-wise path, then stacked
+    assert [b.tolist() for b in mapped.as_numpy_iterator()] == [[0, 2, 4], [6, 8, 10],
+                                                                 [12, 14, 16], [18]]
+    with pytest.raises(ValueError, match="batch_size"):
+        ds.batch(0)
+
+
+def test_take_skip_repeat_filter_enumerate():
+    ds = Dataset.range(5)
+    assert _numbers(ds.take(2)) == [0, 1] and _numbers(ds.skip(3)) == [3, 4]
+    assert _numbers(ds.take(-1)) == [0, 1, 2, 3, 4]
+    assert ds.repeat(2).cardinality() == 10 and _numbers(ds.repeat(2))[5:7] == [0, 1]
+    forever = ds.repeat()
+    assert forever.cardinality() == -1 and _numbers(forever.take(7))[-1] == 1
+    with pytest.raises(TypeError, match="infinite"):
+        len(forever)
+    evens = ds.filter(lambda v: v.numpy() % 2 == 0)
+    assert evens.cardinality() == -2 and _numbers(evens) == [0, 2, 4]
+    assert _numbers(ds.enumerate(start=1).take(1)) == [[1, 0]]
+    assert ds.prefetch(AUTOTUNE).cache() is ds
+
+
+def test_map_on_tuples_and_dicts_receives_tensors():
+    ds = Dataset.from_tensor_slices((np.ones((4, 2), np.uint8), np.arange(4)))
+    seen = []
+
+    def scale(x, y):
+        seen.append(type(x))
+        return x * (1 / 255.0), y
+
+    batch = next(ds.batch(4).map(scale, num_parallel_calls=AUTOTUNE).as_numpy_iterator())
+    assert seen == [Tensor] and batch[0].dtype == np.float64 and batch[1].tolist() == [0, 1, 2, 3]
+    ds = Dataset.from_tensor_slices({"a": np.arange(3)}).map(lambda d: {"a": d["a"] + 1})
+    assert [d["a"] for d in ds.as_numpy_iterator()] == [1, 2, 3]
+
+
+def test_shuffle_is_seeded_and_reshuffles_each_pass():
+    ds = Dataset.range(20).shuffle(20, seed=3)
+    first, second = _numbers(ds), _numbers(ds)
+    assert sorted(first) == list(range(20)) and first != list(range(20)) and first != second
+    assert _numbers(Dataset.range(20).shuffle(20, seed=3)) == first
+    fixed = Dataset.range(20).shuffle(20, seed=3, reshuffle_each_iteration=False)
+    assert _numbers(fixed) == _numbers(fixed)
+    keras.utils.set_random_seed(7)
+    a = _numbers(Dataset.range(20).shuffle(5))
+    keras.utils.set_random_seed(7)
+    assert _numbers(Dataset.range(20).shuffle(5)) == a and sorted(a) == list(range(20))
+    # A small buffer only moves elements a little forward (TF's algorithm).
+    assert a[0] < 5
+    generic = Dataset.range(10).map(lambda v: v).shuffle(4, seed=1)  # element-wise path
+    assert sorted(_numbers(generic)) == list(range(10))
+
+
+def test_from_generator_and_len():
+    ds = Dataset.from_generator(lambda: iter([np.ones(2), np.zeros(2)]))
+    assert ds.cardinality() == -2 and len(_numbers(ds)) == 2 and len(_numbers(ds)) == 2
+    with pytest.raises(TypeError, match="unknown"):
+        len(ds)
+
+
+def _model(seed=0):
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
+                              keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+def _arrays(n=40):
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(n, 4)).astype(np.float32), rng.integers(0, 3, n)
+
+
+def test_fit_on_a_batched_dataset_equals_fit_on_arrays_without_shuffle():
+    x, y = _arrays()
+    expected = _model().fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    model = _model()
+    ds = Dataset.from_tensor_slices((x, y)).batch(8).prefetch(AUTOTUNE)
+    got = model.fit(ds, epochs=2, verbose=0)
+    for name in ("loss", "accuracy"):
+        np.testing.assert_allclose(got.history[name], expected.history[name], rtol=1e-6)
+    result = model.evaluate(ds, verbose=0, return_dict=True)
+    assert set(result) == {"loss", "accuracy"}
+    np.testing.assert_allclose(model.predict(ds, verbose=0), model.predict(x, verbose=0))
+
+
+def test_fit_with_validation_dataset_steps_and_infinite_repeat():
+    x, y = _arrays()
+    model = _model()
+    train = Dataset.from_tensor_slices((x, y)).shuffle(40, seed=1).batch(8).repeat()
+    history = model.fit(train, steps_per_epoch=3, epochs=2, verbose=0,
+                        validation_data=Dataset.from_tensor_slices((x, y)).batch(16))
+    assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        model.fit(train, epochs=1, verbose=0)
+
+
+def test_fit_repeats_with_the_same_seed():
+    x, y = _arrays()
+
+    def run():
+        model = _model(3)
+        ds = Dataset.from_tensor_slices((x, y)).shuffle(40).batch(8)
+        return model.fit(ds, epochs=2, verbose=0).history["loss"]
+
+    assert run() == run()
+
+
+def test_fit_on_generators_and_sequences():
+    x, y = _arrays()
+
+    def batches():
+        while True:
+            for start in range(0, 40, 10):
+                yield x[start:start + 10], y[start:start + 10]
+
+    model = _model()
+    history = model.fit(batches(), steps_per_epoch=4, epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2
+
+    class Batches:  # keras.utils.PyDataset / Sequence protocol
+        epochs_ended = 0
+
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, i):
+            return x[i * 10:(i + 1) * 10], y[i * 10:(i + 1) * 10]
+
+        def on_epoch_end(self):
+            Batches.epochs_ended += 1
+
+    history = model.fit(Batches(), epochs=2, verbose=0)
+    assert Batches.epochs_ended == 2 and len(history.history["loss"]) == 2
+    assert model.predict(Batches(), verbose=0).shape == (40, 3)
+    loss = model.evaluate(iter([(x, y)]), verbose=0)
+    assert isinstance(loss, list) and len(loss) == 2
