@@ -154,13 +154,12 @@ def empty(shape, dtype=None) -> Tensor:
 
 
 def full(shape, fill_value, dtype=None) -> Tensor:
-    """A tensor filled with ``fill_value`` (its dtype by Keras's rules unless ``dtype``).
+    """A tensor filled with ``fill_value`` (floatx unless ``dtype`` is given, as Keras).
 
     >>> full((2,), 7)
-    Tensor([7, 7], dtype=int32)
+    Tensor([7., 7.], dtype=float32)
     """
-    fill = to_tensor(fill_value, standardize_dtype(dtype))
-    return constant(np.full(shape, fill.data, fill.dtype))
+    return constant(np.full(shape, value(fill_value), _floatx(dtype)))
 
 
 def _like(x, dtype, fill) -> Tensor:
@@ -860,8 +859,13 @@ def quantile(x, q, axis=None, method="linear", keepdims=False) -> Tensor:
     qs = np.asarray(value(q), dtype=np.float64)
     if np.any((qs < 0) | (qs > 1)):
         raise ValueError(f"quantile: q must lie in [0, 1], got {qs.tolist()}.")
-    if axis is None:
-        flat, axis_ = _p.reshape(x, shape=(-1,)), 0
+    axis = _axis(axis)
+    if axis is None or isinstance(axis, tuple):
+        # Several axes: moved last and merged into one.
+        axes = list(range(x.ndim)) if axis is None else [a % x.ndim for a in axis]
+        rest = [a for a in range(x.ndim) if a not in axes]
+        moved = _p.transpose(x, axes=tuple(rest + axes))
+        flat, axis_ = _p.reshape(moved, shape=moved.shape[:len(rest)] + (-1,)), len(rest)
     else:
         flat, axis_ = x, axis % x.ndim
     ordered = moveaxis(sort(flat, axis=axis_), axis_, -1)  # (..., n)
@@ -885,10 +889,10 @@ def quantile(x, q, axis=None, method="linear", keepdims=False) -> Tensor:
     out = _p.add(lo, _p.multiply(_p.subtract(hi, lo), frac.astype(x.dtype)))
     out = moveaxis(out, tuple(range(out.ndim - qs.ndim, out.ndim)), tuple(range(qs.ndim)))
     if keepdims:
-        kept = list(x.shape) if axis is not None else [1] * x.ndim
-        if axis is not None:
-            kept[axis_] = 1
-        out = _p.reshape(out, shape=qs.shape + tuple(kept))
+        reduced = range(x.ndim) if axis is None else [
+            a % x.ndim for a in (axis if isinstance(axis, tuple) else (axis,))]
+        kept = tuple(1 if a in reduced else n for a, n in enumerate(x.shape))
+        out = _p.reshape(out, shape=qs.shape + kept)
     return out
 
 
@@ -967,8 +971,11 @@ def broadcast_to(x, shape) -> Tensor:
 
 def _tensors(xs) -> list:
     tensors = [to_tensor(x) for x in xs]
-    if len({t.dtype for t in tensors}) > 1:
-        common = np.result_type(*[t.dtype for t in tensors])
+    dtypes = {t.dtype for t in tensors}
+    if len(dtypes) > 1:
+        # Keras's promotion: ints and bools join the widest float present, not float64.
+        floats = [d for d in dtypes if d.kind in "fc"]
+        common = np.result_type(*floats) if floats else np.result_type(*dtypes)
         tensors = [cast(t, common) for t in tensors]
     return tensors
 
