@@ -113,13 +113,13 @@ def test_other_layers_match(tmp_path, layers):
 
 def test_image_layers_match(tmp_path):
     model = keras.Sequential([
-        keras.Input((7, 6, 2)), keras.layers.RandomFlip(),
+        keras.Input((9, 6, 2)), keras.layers.RandomFlip(), keras.layers.CenterCrop(7, 6),
         keras.layers.Cropping2D(((1, 0), (0, 2))),
         keras.layers.UpSampling2D((2, 1)),
         keras.layers.Conv2D(3, (3, 2), dilation_rate=2, padding="same", use_bias=False),
         keras.layers.MaxPooling2D(padding="same", strides=(1, 2)),
         keras.layers.GlobalAveragePooling2D(keepdims=True)])
-    assert_matches(model, tmp_path, images(2, (7, 6, 2)))
+    assert_matches(model, tmp_path, images(2, (9, 6, 2)))
 
 
 def test_embedding_and_normalization(tmp_path):
@@ -184,3 +184,17 @@ def test_newer_opset_also_runs(tmp_path):
     outputs, _ = export_and_run(model, tmp_path, images(2, (4, 4, 1)), opset_version=18)
     np.testing.assert_allclose(outputs[0], model.predict(images(2, (4, 4, 1)), verbose=0),
                                atol=1e-5)
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(strides=2, padding="same"), dict(strides=2, padding="valid"),
+    dict(strides=3, padding="valid", kernel_size=2), dict(strides=2, padding="same",
+                                                          output_padding=1),
+    dict(strides=(1, 2), padding="same", dilation_rate=1, kernel_size=(2, 3)),
+    dict(strides=1, padding="same", dilation_rate=2),
+])
+def test_conv2d_transpose_matches(tmp_path, kwargs):
+    options = {"kernel_size": 3, "activation": "relu", **kwargs}
+    model = keras.Sequential([keras.Input((5, 4, 2)), keras.layers.Conv2DTranspose(3, **options)])
+    model.layers[0].bias.assign(np.random.default_rng(5).normal(size=3).astype(np.float32))
+    assert_matches(model, tmp_path, images(2, (5, 4, 2)))

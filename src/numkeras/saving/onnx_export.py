@@ -467,6 +467,38 @@ def _conv(ctx: _Layer, x: str) -> str:
     return _activation(ctx, _to_channels_last(ctx, out), config["activation"])
 
 
+def _conv_transpose(ctx: _Layer, x: str) -> str:
+    """Conv2DTranspose: ONNX's ConvTranspose is the same scatter (no kernel flip); Keras's
+    window onto it becomes pads (cropped at the start and end) or output_padding (zeros past
+    the end), from numkeras's own output-length and crop rules."""
+    from numkeras.backprop import image_ops
+
+    config, layer = ctx.config, ctx.layer
+    sizes = _spatial_dims(ctx)
+    if any(size is None for size in sizes):
+        raise ctx.unsupported(f"an unknown image size {ctx.input_shape} (give Input a fixed "
+                              f"height and width)")
+    window = list(layer.kernel.shape[:2])
+    strides, dilation = list(config["strides"]), list(config["dilation_rate"])
+    extras = config.get("output_padding") or (None, None)
+    begins, ends, output_padding = [], [], []
+    for n, k, s, e, d in zip(sizes, window, strides, extras, dilation):
+        full = (n - 1) * s + (k - 1) * d + 1
+        crop = image_ops._transpose_crop(k, s, config["padding"], e, d)
+        out = image_ops.conv_transpose_output_length(n, k, s, config["padding"], e, d)
+        past_end = out - (full - crop)  # > 0: zeros after the scatter; < 0: cropped off
+        begins.append(crop)
+        ends.append(max(-past_end, 0))
+        output_padding.append(max(past_end, 0))
+    kernel = np.transpose(layer.kernel.data, (3, 2, 0, 1))  # (in, filters, kh, kw)
+    inputs = [_to_channels_first(ctx, x), ctx.const("kernel", kernel)]
+    if layer.bias is not None:
+        inputs.append(ctx.weight("bias"))
+    out = ctx.op("ConvTranspose", *inputs, kernel_shape=window, strides=strides,
+                 dilations=dilation, pads=begins + ends, output_padding=output_padding)
+    return _activation(ctx, _to_channels_last(ctx, out), config["activation"])
+
+
 def _pooling(op: str):
     def convert(ctx: _Layer, x: str) -> str:
         window = list(ctx.config["pool_size"])
@@ -507,6 +539,17 @@ def _cropping_2d(ctx: _Layer, x: str) -> str:
     starts, ends = [top, left], [-bottom if bottom else end, -right if right else end]
     return ctx.op("Slice", x, ctx.ints("starts", starts), ctx.ints("ends", ends),
                   ctx.ints("axes", [1, 2]))
+
+
+def _center_crop(ctx: _Layer, x: str) -> str:
+    height, width = ctx.input_shape[-3], ctx.input_shape[-2]
+    target_h, target_w = int(ctx.config["height"]), int(ctx.config["width"])
+    if height is None or width is None or height < target_h or width < target_w:
+        raise ctx.unsupported(f"input images {height}x{width} (they must be known and at "
+                              f"least {target_h}x{target_w})")
+    top, left = (height - target_h) // 2, (width - target_w) // 2
+    return ctx.op("Slice", x, ctx.ints("starts", [top, left]),
+                  ctx.ints("ends", [top + target_h, left + target_w]), ctx.ints("axes", [-3, -2]))
 
 
 def _up_sampling_2d(ctx: _Layer, x: str) -> str:
@@ -563,7 +606,7 @@ _CONVERTERS = {
     "ELU": lambda ctx, x: ctx.op("Elu", x, alpha=float(ctx.config["alpha"])),
     "PReLU": _prelu,
     "Softmax": lambda ctx, x: _softmax(ctx, x, ctx.config["axis"]),
-    "Conv1D": _conv, "Conv2D": _conv,
+    "Conv1D": _conv, "Conv2D": _conv, "Conv2DTranspose": _conv_transpose,
     "MaxPooling1D": _pooling("MaxPool"), "MaxPooling2D": _pooling("MaxPool"),
     "AveragePooling1D": _pooling("AveragePool"), "AveragePooling2D": _pooling("AveragePool"),
     "GlobalAveragePooling1D": _global_pooling("ReduceMean"),
@@ -572,7 +615,8 @@ _CONVERTERS = {
     "GlobalMaxPooling2D": _global_pooling("ReduceMax"),
     "BatchNormalization": _batch_normalization, "LayerNormalization": _layer_normalization,
     "ZeroPadding2D": _zero_padding_2d, "Cropping2D": _cropping_2d,
-    "UpSampling2D": _up_sampling_2d, "Permute": _permute, "RepeatVector": _repeat_vector,
+    "UpSampling2D": _up_sampling_2d, "CenterCrop": _center_crop, "Permute": _permute,
+    "RepeatVector": _repeat_vector,
     "Add": _variadic("Sum"), "Multiply": _multiply, "Maximum": _variadic("Max"),
     "Minimum": _variadic("Min"), "Average": _variadic("Mean"), "Subtract": _subtract,
     "Concatenate": _concatenate,
