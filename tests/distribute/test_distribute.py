@@ -175,3 +175,37 @@ def test_shards_cover_the_global_batch_in_order(index):
     assert np.array_equal(np.concatenate(pieces), as_array[index])
     assert [len(p) for p in pieces] == [2, 2, 2, 3]
     assert sum(w for _, w in parts) == pytest.approx(1.0)
+
+
+def test_cli_workers_relaunches_the_same_command_under_mpiexec(alone, monkeypatch, tmp_path):
+    pytest.importorskip("mpi4py")
+    from numkeras import cli
+    from numkeras.cli import train
+
+    seen = {}
+
+    def fake_run(command, env, check):
+        seen["command"], seen["env"] = command, env
+        return type("Done", (), {"returncode": 0})()
+
+    monkeypatch.setattr(train.subprocess, "run", fake_run)
+    argv = ["train", "--model", "cnn", "--epochs", "2", "--hidden", "64,32", "--seed",
+            "random", "--learning-rate", "0.003", "--workers", "2", "--output",
+            str(tmp_path / "run")]
+    assert cli.main(argv) == 0
+    command = seen["command"]
+    assert command[1:3] == ["-n", "2"] and command[0].endswith("mpiexec")
+    again = cli.build_parser().parse_args(command[command.index("train"):])
+    assert (again.model, again.epochs, again.hidden, again.learning_rate, again.workers) == \
+        ("cnn", 2, [64, 32], 0.003, 2)
+    assert again.seed is not None  # one seed for every process
+    assert again.output == tmp_path / "run" and (tmp_path / "run").is_dir()
+
+
+def test_cli_workers_must_match_mpiexec(monkeypatch, tmp_path):
+    from numkeras.cli import train
+
+    monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "3")
+    args = type("Args", (), {"workers": 2})()
+    with pytest.raises(ValueError, match="--workers 2, but mpiexec started 3 processes"):
+        train.join_workers(args)

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import os
 import time
 
 import numpy as np
 
 from numkeras import callbacks as callbacks_module
+from numkeras import config
 from numkeras.distribute import local, set_distribution, distribution
 from numkeras.distribute.world import World, install_abort_on_exception
 
@@ -70,6 +72,7 @@ class DataParallel:
         self.allreduce_steps = 0
         if self._world.size > 1:
             install_abort_on_exception(self._world)
+            _share_cores()
 
     @property
     def rank(self) -> int:
@@ -279,6 +282,14 @@ class _RestoreOnly(callbacks_module.Callback):
 
     def on_train_begin(self, logs=None):
         self.backup.on_train_begin(logs)
+
+
+def _share_cores() -> None:
+    """Processes on one host share its cores: cap each one's BLAS threads at its share
+    (unless the user chose a number), instead of every process starting one per core."""
+    local = os.environ.get("OMPI_COMM_WORLD_LOCAL_SIZE") or os.environ.get("MPI_LOCALNRANKS")
+    if config.blas_threads() is None and local and local.isdigit() and int(local) > 1:
+        config.set_blas_threads(max(1, (os.cpu_count() or 1) // int(local)))
 
 
 def _writers() -> tuple:
