@@ -77,7 +77,7 @@ def test_defaults_are_the_lecture_experiment():
     # --epochs defaults by model when the run starts: 5 for the lecture's mlp, 10 for cnn.
     assert (args.dataset, args.model, args.epochs, args.batch_size) == ("fashion_mnist", "mlp",
                                                                        None, 32)
-    assert train.DEFAULT_EPOCHS == {"mlp": 5, "cnn": 10}
+    assert train.DEFAULT_EPOCHS == {"mlp": 5, "cnn": 10, "lstm": 8}
     assert (args.hidden, args.activation, args.optimizer) == ([128], "relu", "adam")
     assert (args.learning_rate, args.validation_split, args.seed) == (None, 0.0, 0)
     assert (args.output, args.quiet) == (None, False)
@@ -160,7 +160,7 @@ def test_without_matplotlib_the_run_completes_and_says_how_to_get_plots(loader, 
 @pytest.mark.parametrize("argv, message", [
     (["--dataset", "cifar10"], ("argument --dataset: unknown data set 'cifar10'; choose from "
                                 "fashion_mnist, mnist")),
-    (["--model", "rnn"], "argument --model: unknown model 'rnn'; choose from mlp, cnn"),
+    (["--model", "rnn"], "argument --model: unknown model 'rnn'; choose from mlp, cnn, lstm"),
     (["--activation", "relux"], ("argument --activation: Unknown activation 'relux'. Did "
                                  "you mean 'relu'?")),
     (["--activation", "ReLU"], "Names are case-sensitive: did you mean 'relu'?"),
@@ -212,6 +212,17 @@ def test_cnn_trains_and_its_saved_model_predicts(loader, tmp_path, capsys):
     assert "(Conv2D)" in out and "(MaxPooling2D)" in out and "(Dropout)" in out
     model, _, _ = predict.load_model(tmp_path / "cnn")
     assert model.predict(np.zeros((2, 28, 28), np.float32), verbose=0).shape == (2, 10)
+
+
+def test_lstm_reads_rows_and_its_saved_model_predicts(loader, tmp_path, capsys):
+    assert main(["train", "--model", "lstm", "--epochs", "1", "--hidden", "16,8",
+                 "--output", "lstm"]) == 0
+    out = capsys.readouterr().out
+    assert "(LSTM)" in out and "(None, 16)" in out
+    model, _, _ = predict.load_model(tmp_path / "lstm")
+    assert [type(layer).__name__ for layer in model.layers] == ["LSTM", "Dense", "Dense"]
+    assert model.predict(np.zeros((2, 28, 28), np.float32), verbose=0).shape == (2, 10)
+    assert train.parameter_count("lstm", hidden=(16, 8)) == model.count_params()
 
 
 # ----- a missing data set: the data set's message, exit code 1, no traceback -----
