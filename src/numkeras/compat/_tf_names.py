@@ -760,11 +760,11 @@ def function(func=None, input_signature=None, autograph=True, jit_compile=None,
     return func
 
 
-def print(*inputs, output_stream=sys.stderr, summarize=None, sep=" ", end="\n",  # noqa: A001
+def print(*inputs, output_stream=None, summarize=None, sep=" ", end="\n",  # noqa: A001
           name=None):
     """``tf.print``: values of Tensors printed like NumPy arrays, to stderr by default."""
     text = sep.join(str(v.data) if isinstance(v, Tensor) else str(v) for v in inputs)
-    stream = output_stream
+    stream = sys.stderr if output_stream is None else output_stream
     if isinstance(stream, str):  # TF also accepts "file://..." and names of streams
         stream = sys.stdout if stream in ("stdout", "sys.stdout") else sys.stderr
     builtins.print(text, end=end, file=stream)
