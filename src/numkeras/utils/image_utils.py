@@ -132,12 +132,19 @@ def save_img(path, x, data_format=None, file_format=None, scale: bool = True, **
 # ----- folders of images -----
 
 
+_DATASET_METHODS = frozenset({
+    "apply", "as_numpy_iterator", "batch", "cache", "cardinality", "concatenate", "element_spec",
+    "enumerate", "filter", "map", "prefetch", "repeat", "shuffle", "skip", "take", "unbatch",
+    "with_options"})
+
+
 class ImageDataset:
     """Batches ``(images, labels)`` (or images alone with ``label_mode=None``) read from
     files on each pass, as NumPy arrays.
 
-    numkeras's ``fit`` takes arrays, not iterables of batches, so train with
-    ``x, y = dataset.as_arrays(); model.fit(x, y, ...)``.
+    ``model.fit(dataset)`` trains on it; ``as_arrays()`` gives all of it as arrays; tf.data's
+    methods (``map``, ``shuffle``, ``cache``, ``prefetch`` ...) return a
+    ``numkeras.data.Dataset`` of its batches (see :meth:`as_dataset`).
     """
 
     def __init__(self, paths, labels, class_names, label_mode, color_mode, batch_size,
@@ -198,6 +205,20 @@ class ImageDataset:
     def as_arrays(self):
         """All images (and labels) in file order: ``(x, y)``, or ``x`` with no labels."""
         return self._batch(np.arange(len(self.file_paths)))
+
+    def as_dataset(self):
+        """The same batches as a ``numkeras.data.Dataset`` (tf.data's API: ``map``,
+        ``shuffle``, ``cache``, ``prefetch`` ...), read from the files on each pass."""
+        from numkeras.data import Dataset  # level 2: loaded only when asked for
+
+        return Dataset(lambda: iter(self), len(self))
+
+    def __getattr__(self, name):
+        # Keras returns a tf.data.Dataset; the tutorials chain its methods on it
+        # (`train_ds.cache().shuffle(1000).prefetch(AUTOTUNE)`), so they go to as_dataset().
+        if name in _DATASET_METHODS:
+            return getattr(self.as_dataset(), name)
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __repr__(self) -> str:
         return (f"<ImageDataset {len(self.file_paths)} files, {len(self)} batches, "
