@@ -5,7 +5,11 @@ from __future__ import annotations
 from numkeras.layers.activations import (
     ELU, Activation, LeakyReLU, Maxout, PReLU, ReLU, Softmax,
 )
+from numkeras.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
 from numkeras.layers.convolutional import Conv1D, Conv2D, Conv2DTranspose
+from numkeras.layers.convolutional import (
+    DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D,
+)
 from numkeras.layers.core import Dense, Dropout, Flatten, Input, InputLayer, KerasTensor, Reshape
 from numkeras.layers.embedding import Embedding
 from numkeras.layers.lambda_layer import Identity, Lambda
@@ -15,6 +19,7 @@ from numkeras.layers.merging import (
     concatenate, dot, maximum, minimum, multiply, subtract,
 )
 from numkeras.layers.normalization import BatchNormalization, LayerNormalization
+from numkeras.layers.normalization import GroupNormalization
 from numkeras.layers.pooling import (
     AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
     GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D,
@@ -61,6 +66,13 @@ _LAYER_CLASSES.update({cls.__name__: cls for cls in (
 _LAYER_CLASSES.update({cls.__name__: cls for cls in (
     GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, Masking, SimpleRNN, SimpleRNNCell,
     TimeDistributed)})
+# depthwise/separable convolutions, GroupNormalization, attention (issue 13)
+_LAYER_CLASSES.update({cls.__name__: cls for cls in (
+    AdditiveAttention, Attention, DepthwiseConv1D, DepthwiseConv2D, GroupNormalization,
+    MultiHeadAttention, SeparableConv1D, SeparableConv2D)})
+_LAYER_CLASSES.update({"SeparableConvolution1D": SeparableConv1D,
+                       "SeparableConvolution2D": SeparableConv2D})
+SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2D
 Convolution1D = Conv1D
 MaxPool1D, AvgPool1D = MaxPooling1D, AveragePooling1D
 GlobalAvgPool1D, GlobalMaxPool1D = GlobalAveragePooling1D, GlobalMaxPooling1D
@@ -111,6 +123,9 @@ __all__ = [
     "CenterCrop", "Normalization", "RandomBrightness", "RandomContrast", "RandomCrop",
     "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "Rescaling", "Resizing",
     "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
+    "AdditiveAttention", "Attention", "DepthwiseConv1D", "DepthwiseConv2D", "GroupNormalization",
+    "MultiHeadAttention", "SeparableConv1D", "SeparableConv2D", "SeparableConvolution1D",
+    "SeparableConvolution2D",
     "GRU", "LSTM", "RNN", "Bidirectional", "GRUCell", "LSTMCell", "SimpleRNN", "SimpleRNNCell",
     "TimeDistributed", "Masking",
     "IntegerLookup", "StringLookup", "TextVectorization",

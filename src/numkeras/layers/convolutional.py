@@ -11,7 +11,7 @@ from numkeras import initializers as _initializers
 from numkeras import regularizers as _regularizers
 from numkeras.backprop import image_ops, ops
 from numkeras.layers.core import KernelLayer, fusable_activation
-from numkeras.layers.layer import InputSpec, check_positive_int
+from numkeras.layers.layer import InputSpec, Layer, check_positive_int
 
 # ----- argument checks shared by the image layers -----
 
@@ -113,9 +113,11 @@ def spatial_output_shape(layer_name: str, input_shape, window, strides, padding,
 def store_window_options(layer, rank: int, filters, kernel_size, strides, dilation_rate,
                          data_format, groups=None) -> None:
     """Validate and store the options every convolution shares (``rank`` spatial axes):
-    filters, kernel_size, strides, dilation_rate, data_format and, if given, groups (only 1)."""
+    filters (unless None: a depthwise convolution has none), kernel_size, strides,
+    dilation_rate, data_format and, if given, groups (only 1)."""
     name, kind = layer.name, type(layer).__name__
-    layer.filters = check_positive_int(filters, "filters", name)
+    if filters is not None:
+        layer.filters = check_positive_int(filters, "filters", name)
     layer.kernel_size = normalize_tuple(kernel_size, rank, "kernel_size", name)
     layer.strides = normalize_tuple(strides, rank, "strides", name)
     layer.data_format = normalize_data_format(data_format, name)
@@ -461,3 +463,289 @@ class _SequenceInputSpec(InputSpec):
 
 
 Convolution1D = Conv1D
+
+
+# ----- depthwise and separable convolutions -----
+
+
+class _DepthwiseOptions(Layer):
+    """What DepthwiseConv1D/2D and SeparableConv1D/2D share: the window options, the
+    depthwise kernel's options, the rank checks and the output shape (``_rank`` spatial axes:
+    1 for sequences, computed on a ``(batch, 1, steps, channels)`` view, or 2 for images)."""
+
+    _rank = 2
+
+    def _store_depthwise_options(self, filters, kernel_size, strides, padding, data_format,
+                                 dilation_rate, depth_multiplier, activation, use_bias,
+                                 depthwise_initializer, bias_initializer,
+                                 depthwise_regularizer, bias_regularizer,
+                                 depthwise_constraint, bias_constraint) -> None:
+        store_window_options(self, self._rank, filters, kernel_size, strides, dilation_rate,
+                             data_format)
+        self.padding = normalize_padding(padding, self.name)
+        self.depth_multiplier = check_positive_int(depth_multiplier, "depth_multiplier",
+                                                   self.name)
+        self.activation = _activations.get(activation, "activation")
+        self.use_bias = bool(use_bias)
+        self.depthwise_initializer = _initializers.get(depthwise_initializer,
+                                                       "depthwise_initializer")
+        self.bias_initializer = _initializers.get(bias_initializer, "bias_initializer")
+        self.depthwise_regularizer = _regularizers.get(depthwise_regularizer,
+                                                       "depthwise_regularizer")
+        self.bias_regularizer = _regularizers.get(bias_regularizer, "bias_regularizer")
+        self.depthwise_constraint = _constraints.get(depthwise_constraint,
+                                                     "depthwise_constraint")
+        self.bias_constraint = _constraints.get(bias_constraint, "bias_constraint")
+        self.input_spec = self._input_spec()
+
+    def _input_spec(self, channels=None):
+        axes = None if channels is None else {-1: channels}
+        if self._rank == 2:
+            return ImageInputSpec(ndim=4, axes=axes)
+        return _SequenceInputSpec(ndim=3, axes=axes)
+
+    def _check_rank(self, shape) -> None:
+        (check_image_rank if self._rank == 2 else check_sequence_rank)(self.name, shape)
+
+    def _channels(self, input_shape) -> int:
+        self._check_rank(input_shape)
+        channels = input_shape[-1]
+        if channels is None:
+            raise ValueError(f"The channel axis (last) of the inputs to {type(self).__name__} "
+                             f"'{self.name}' must be known; received input_shape="
+                             f"{tuple(input_shape)}.")
+        self._spatial_shape(input_shape)  # the kernel must fit the input
+        return channels
+
+    def _spatial_shape(self, input_shape) -> tuple:
+        self._check_rank(input_shape)
+        if self._rank == 1:
+            return (sequence_output_length(self.name, input_shape, self.kernel_size[0],
+                                           self.strides[0], self.padding,
+                                           self.dilation_rate[0]),)
+        return spatial_output_shape(self.name, input_shape, self.kernel_size, self.strides,
+                                    self.padding, self.dilation_rate)
+
+    def _add_depthwise_kernel(self, name: str, channels: int):
+        return self.add_weight(name, self.kernel_size + (channels, self.depth_multiplier),
+                               self.depthwise_initializer,
+                               regularizer=self.depthwise_regularizer,
+                               constraint=self.depthwise_constraint)
+
+    def _add_bias(self, size: int):
+        if not self.use_bias:
+            return None
+        return self.add_weight("bias", (size,), self.bias_initializer,
+                               regularizer=self.bias_regularizer,
+                               constraint=self.bias_constraint)
+
+    def _depthwise(self, inputs, kernel, bias):
+        """The depthwise primitive on ``inputs``; sequences go through a height-1 image."""
+        self._spatial_shape(inputs.shape)  # lengths may be known only now
+        options = {"strides": self.strides, "padding": self.padding,
+                   "dilation_rate": self.dilation_rate}
+        if self._rank == 2:
+            return image_ops.depthwise_conv2d(inputs, kernel, bias, **options)
+        batch, steps, channels = inputs.shape
+        x = ops.reshape(inputs, shape=(batch, 1, steps, channels))  # (N, 1, T, C)
+        kernel = ops.reshape(kernel, shape=(1,) + tuple(kernel.shape))  # (1, k, C, M)
+        out = image_ops.depthwise_conv2d(x, kernel, bias, strides=(1,) + self.strides,
+                                         padding=self.padding,
+                                         dilation_rate=(1,) + self.dilation_rate)
+        return ops.reshape(out, shape=(batch, out.shape[2], out.shape[3]))
+
+    def _window_config(self) -> dict:
+        return {"depth_multiplier": self.depth_multiplier, "kernel_size": self.kernel_size,
+                "strides": self.strides, "padding": self.padding,
+                "data_format": self.data_format, "dilation_rate": self.dilation_rate,
+                "activation": _activations.serialize(self.activation),
+                "use_bias": self.use_bias,
+                "depthwise_initializer": _initializers.serialize(self.depthwise_initializer),
+                "bias_initializer": _initializers.serialize(self.bias_initializer),
+                "depthwise_regularizer": _regularizers.serialize(self.depthwise_regularizer),
+                "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
+                "activity_regularizer": _regularizers.serialize(self.activity_regularizer),
+                "depthwise_constraint": _constraints.serialize(self.depthwise_constraint),
+                "bias_constraint": _constraints.serialize(self.bias_constraint)}
+
+
+class DepthwiseConv2D(_DepthwiseOptions):
+    """Depthwise 2-D convolution: each input channel is convolved with its own
+    ``depth_multiplier`` filters; channels are never mixed (Keras 3's DepthwiseConv2D).
+
+    Args:
+        kernel_size: int or (height, width) of the window.
+        strides: int or pair; ``> 1`` cannot be combined with ``dilation_rate > 1``.
+        padding: ``"valid"`` or ``"same"`` (TensorFlow's, as Conv2D).
+        depth_multiplier: output channels per input channel.
+        data_format: ``"channels_last"`` or None; ``"channels_first"`` is not implemented.
+        dilation_rate: int or pair, spacing between kernel taps.
+        activation: name or function (default: none, i.e. linear).
+        use_bias: whether to add a bias per output channel.
+        depthwise_initializer, bias_initializer: default ``glorot_uniform`` and ``zeros``.
+        depthwise_regularizer, bias_regularizer, activity_regularizer: penalties.
+        depthwise_constraint, bias_constraint: projections applied after each update.
+
+    Input ``(batch, height, width, channels)``; output ``(batch, new_height, new_width,
+    channels * depth_multiplier)``, channel ``c * depth_multiplier + m`` from filter ``m`` of
+    input channel ``c``. Weights: ``kernel`` ``(kh, kw, channels, depth_multiplier)`` then
+    ``bias`` ``(channels * depth_multiplier,)``, Keras's names, order and layout.
+
+    >>> import numpy as np
+    >>> layer = DepthwiseConv2D(3, depth_multiplier=2, padding="same")
+    >>> layer(np.zeros((2, 8, 8, 4))).shape, [w.shape for w in layer.weights]
+    ((2, 8, 8, 8), [(3, 3, 4, 2), (8,)])
+    """
+
+    def __init__(self, kernel_size, strides=(1, 1), padding="valid", depth_multiplier=1,
+                 data_format=None, dilation_rate=(1, 1), activation=None, use_bias=True,
+                 depthwise_initializer="glorot_uniform", bias_initializer="zeros",
+                 depthwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 depthwise_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        self._store_depthwise_options(None, kernel_size, strides, padding, data_format,
+                                      dilation_rate, depth_multiplier, activation, use_bias,
+                                      depthwise_initializer, bias_initializer,
+                                      depthwise_regularizer, bias_regularizer,
+                                      depthwise_constraint, bias_constraint)
+
+    def build(self, input_shape):
+        channels = self._channels(input_shape)
+        self.kernel = self._add_depthwise_kernel("kernel", channels)
+        self.bias = self._add_bias(channels * self.depth_multiplier)
+        self.input_spec = self._input_spec(channels)
+
+    def call(self, inputs):
+        return self.activation(self._depthwise(inputs, self.kernel, self.bias))
+
+    def compute_output_shape(self, input_shape):
+        sizes = self._spatial_shape(input_shape)
+        channels = input_shape[-1]
+        return (input_shape[0], *sizes,
+                None if channels is None else channels * self.depth_multiplier)
+
+    def get_config(self):
+        return {**super().get_config(), **self._window_config()}
+
+
+class DepthwiseConv1D(DepthwiseConv2D):
+    """Depthwise 1-D convolution over ``(batch, steps, channels)`` sequences, Keras 3's
+    DepthwiseConv1D: DepthwiseConv2D's arguments with single ints; padding ``"valid"`` or
+    ``"same"``. Weights ``kernel`` ``(k, channels, depth_multiplier)`` and ``bias``.
+
+    >>> import numpy as np
+    >>> layer = DepthwiseConv1D(3, depth_multiplier=2)
+    >>> layer(np.zeros((2, 10, 4))).shape, [w.shape for w in layer.weights]
+    ((2, 8, 8), [(3, 4, 2), (8,)])
+    """
+
+    _rank = 1
+
+    def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1,
+                 data_format=None, dilation_rate=1, **kwargs):
+        super().__init__(kernel_size, strides=strides, padding=padding,
+                         depth_multiplier=depth_multiplier, data_format=data_format,
+                         dilation_rate=dilation_rate, **kwargs)
+
+
+class SeparableConv2D(_DepthwiseOptions):
+    """Depthwise separable 2-D convolution (Keras 3's SeparableConv2D): a depthwise
+    convolution (each channel alone, ``depth_multiplier`` filters each) followed by a
+    pointwise (1x1) convolution that mixes the channels into ``filters`` outputs.
+
+    Args:
+        filters: number of output channels.
+        kernel_size, strides, padding, data_format, dilation_rate, depth_multiplier: as
+            DepthwiseConv2D.
+        activation: applied after the pointwise step (``relu``/``tanh``/linear fused).
+        use_bias: whether to add a bias per filter (after the pointwise step).
+        depthwise_initializer, pointwise_initializer, bias_initializer: default
+            ``glorot_uniform``, ``glorot_uniform``, ``zeros``.
+        depthwise_regularizer, pointwise_regularizer, bias_regularizer,
+        activity_regularizer, depthwise_constraint, pointwise_constraint, bias_constraint.
+
+    Weights, Keras's order: ``depthwise_kernel`` ``(kh, kw, channels, depth_multiplier)``,
+    ``pointwise_kernel`` ``(1, 1, channels * depth_multiplier, filters)``, ``bias``
+    ``(filters,)``.
+
+    >>> import numpy as np
+    >>> layer = SeparableConv2D(16, 3, padding="same")
+    >>> layer(np.zeros((2, 8, 8, 4))).shape, [w.shape for w in layer.weights]
+    ((2, 8, 8, 16), [(3, 3, 4, 1), (1, 1, 4, 16), (16,)])
+    """
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
+                 dilation_rate=(1, 1), depth_multiplier=1, activation=None, use_bias=True,
+                 depthwise_initializer="glorot_uniform", pointwise_initializer="glorot_uniform",
+                 bias_initializer="zeros", depthwise_regularizer=None,
+                 pointwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 depthwise_constraint=None, pointwise_constraint=None, bias_constraint=None,
+                 **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        self._store_depthwise_options(filters, kernel_size, strides, padding, data_format,
+                                      dilation_rate, depth_multiplier, activation, use_bias,
+                                      depthwise_initializer, bias_initializer,
+                                      depthwise_regularizer, bias_regularizer,
+                                      depthwise_constraint, bias_constraint)
+        self.pointwise_initializer = _initializers.get(pointwise_initializer,
+                                                       "pointwise_initializer")
+        self.pointwise_regularizer = _regularizers.get(pointwise_regularizer,
+                                                       "pointwise_regularizer")
+        self.pointwise_constraint = _constraints.get(pointwise_constraint,
+                                                     "pointwise_constraint")
+        self._fused_activation = fusable_activation(self.activation,
+                                                    ops.FUSED_DENSE_ACTIVATIONS)
+
+    def build(self, input_shape):
+        channels = self._channels(input_shape)
+        self.depthwise_kernel = self._add_depthwise_kernel("depthwise_kernel", channels)
+        self.pointwise_kernel = self.add_weight(
+            "pointwise_kernel", (1,) * self._rank + (channels * self.depth_multiplier,
+                                                    self.filters),
+            self.pointwise_initializer, regularizer=self.pointwise_regularizer,
+            constraint=self.pointwise_constraint)
+        self.bias = self._add_bias(self.filters)
+        self.input_spec = self._input_spec(channels)
+
+    def call(self, inputs):
+        mixed = self._depthwise(inputs, self.depthwise_kernel, None)  # (N, ..., C*M)
+        # The pointwise step is a 1x1 convolution: one product over the last axis.
+        kernel = ops.reshape(self.pointwise_kernel, shape=tuple(self.pointwise_kernel.shape[-2:]))
+        fused = self._fused_activation
+        out = ops.dense(mixed, kernel, self.bias, activation=fused or "linear")
+        return out if fused is not None else self.activation(out)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], *self._spatial_shape(input_shape), self.filters)
+
+    def get_config(self):
+        config = {**super().get_config(), "filters": self.filters, **self._window_config(),
+                  "pointwise_initializer": _initializers.serialize(self.pointwise_initializer),
+                  "pointwise_regularizer": _regularizers.serialize(self.pointwise_regularizer),
+                  "pointwise_constraint": _constraints.serialize(self.pointwise_constraint)}
+        return config
+
+
+class SeparableConv1D(SeparableConv2D):
+    """Depthwise separable 1-D convolution over ``(batch, steps, channels)`` sequences,
+    Keras 3's SeparableConv1D: SeparableConv2D's arguments with single ints. Weights
+    ``depthwise_kernel`` ``(k, channels, depth_multiplier)``, ``pointwise_kernel``
+    ``(1, channels * depth_multiplier, filters)``, ``bias``.
+
+    >>> import numpy as np
+    >>> layer = SeparableConv1D(6, 3, padding="same")
+    >>> layer(np.zeros((2, 10, 4))).shape, [w.shape for w in layer.weights]
+    ((2, 10, 6), [(3, 4, 1), (1, 4, 6), (6,)])
+    """
+
+    _rank = 1
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
+                 dilation_rate=1, depth_multiplier=1, **kwargs):
+        super().__init__(filters, kernel_size, strides=strides, padding=padding,
+                         data_format=data_format, dilation_rate=dilation_rate,
+                         depth_multiplier=depth_multiplier, **kwargs)
+
+
+SeparableConvolution1D = SeparableConv1D
+SeparableConvolution2D = SeparableConv2D

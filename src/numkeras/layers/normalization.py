@@ -253,3 +253,113 @@ class LayerNormalization(Layer):
                 "gamma_regularizer": _regularizers.serialize(self.gamma_regularizer),
                 "beta_constraint": _constraints.serialize(self.beta_constraint),
                 "gamma_constraint": _constraints.serialize(self.gamma_constraint)}
+
+class GroupNormalization(Layer):
+    """Normalize each sample over groups of channels (Wu & He, 2018), as Keras 3's
+    GroupNormalization: the ``axis`` channels are split into ``groups`` consecutive groups,
+    and each group of each sample is brought to zero mean and unit (biased) variance over
+    its channels and every other non-batch axis, then scaled by ``gamma`` and shifted by
+    ``beta`` per channel: ``(x - mean) / sqrt(var + epsilon) * gamma + beta``.
+
+    Args:
+        groups: number of groups; must divide the channels. ``-1`` means one group per
+            channel (instance normalization); after ``build`` it holds the channel count,
+            as in Keras.
+        axis: the channel axis (default -1).
+        epsilon: added to the variance (default 1e-3).
+        center, scale: whether to learn ``beta`` / ``gamma``.
+        beta_initializer, gamma_initializer, *_regularizer, *_constraint: as Keras.
+
+    Weights ``gamma`` then ``beta``, each ``(channels,)``. Composed of primitives (reshape,
+    mean, sqrt), so its gradient needs no rule of its own; the same in training and
+    inference.
+
+    >>> import numpy as np
+    >>> layer = GroupNormalization(groups=2)
+    >>> out = layer(np.array([[1.0, 3.0, 10.0, 30.0]]))
+    >>> [round(float(v), 3) for v in out.data[0]]
+    [-1.0, 1.0, -1.0, 1.0]
+    """
+
+    def __init__(self, groups=32, axis=-1, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
+                 gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or (
+                groups <= 0 and groups != -1):
+            raise ValueError(f"GroupNormalization '{self.name}': `groups` must be a positive "
+                             f"integer (or -1 for instance normalization). Received: "
+                             f"groups={groups!r}.")
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise TypeError(f"GroupNormalization '{self.name}': `axis` must be an int (the "
+                            f"channel axis). Received: axis={axis!r}.")
+        self.groups, self.axis = int(groups), int(axis)
+        self.epsilon = float(epsilon)
+        self.center, self.scale = bool(center), bool(scale)
+        self.beta_initializer = _initializers.get(beta_initializer, "beta_initializer")
+        self.gamma_initializer = _initializers.get(gamma_initializer, "gamma_initializer")
+        self.beta_regularizer = _regularizers.get(beta_regularizer, "beta_regularizer")
+        self.gamma_regularizer = _regularizers.get(gamma_regularizer, "gamma_regularizer")
+        self.beta_constraint = _constraints.get(beta_constraint, "beta_constraint")
+        self.gamma_constraint = _constraints.get(gamma_constraint, "gamma_constraint")
+
+    def build(self, input_shape):
+        self.compute_output_shape(input_shape)  # axis in range
+        channels = input_shape[self.axis]
+        if channels is None:
+            raise ValueError(f"GroupNormalization '{self.name}': axis {self.axis} of the "
+                             f"inputs must be known; received input_shape="
+                             f"{tuple(input_shape)}.")
+        if self.groups == -1:
+            self.groups = channels
+        if channels < self.groups or channels % self.groups:
+            raise ValueError(f"GroupNormalization '{self.name}': groups={self.groups} must "
+                             f"divide the {channels} channels of axis {self.axis} (input "
+                             f"shape {tuple(input_shape)}). Pick a divisor of {channels}.")
+        self.gamma = self.beta = None
+        if self.scale:
+            self.gamma = self.add_weight("gamma", (channels,), self.gamma_initializer,
+                                         regularizer=self.gamma_regularizer,
+                                         constraint=self.gamma_constraint)
+        if self.center:
+            self.beta = self.add_weight("beta", (channels,), self.beta_initializer,
+                                        regularizer=self.beta_regularizer,
+                                        constraint=self.beta_constraint)
+        self.input_spec = InputSpec(ndim=len(input_shape), axes={self.axis: channels})
+
+    def call(self, inputs):
+        shape = tuple(inputs.shape)
+        axis = self.axis % len(shape)
+        # (..., groups, channels per group, ...): reduce over all but batch and group axes.
+        grouped_shape = shape[:axis] + (self.groups, shape[axis] // self.groups) + shape[axis + 1:]
+        x = ops.reshape(inputs, shape=grouped_shape)
+        axes = tuple(a for a in range(1, len(grouped_shape)) if a != axis)
+        mean = ops.mean(x, axis=axes, keepdims=True)
+        centered = ops.subtract(x, mean)
+        variance = ops.mean(ops.multiply(centered, centered), axis=axes, keepdims=True)
+        out = ops.multiply(centered, ops.divide(1.0, ops.sqrt(ops.add(variance, self.epsilon))))
+        per_channel = [1] * len(grouped_shape)
+        per_channel[axis:axis + 2] = [self.groups, shape[axis] // self.groups]
+        if self.gamma is not None:
+            out = ops.multiply(out, ops.reshape(self.gamma, shape=tuple(per_channel)))
+        if self.beta is not None:
+            out = ops.add(out, ops.reshape(self.beta, shape=tuple(per_channel)))
+        return ops.reshape(out, shape=shape)
+
+    def compute_output_shape(self, input_shape):
+        rank = len(input_shape)
+        if not -rank <= self.axis < rank:
+            raise ValueError(f"GroupNormalization '{self.name}': axis {self.axis} is out of "
+                             f"bounds for inputs of shape {tuple(input_shape)} (rank {rank}).")
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "groups": self.groups, "axis": self.axis,
+                "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
+                "beta_initializer": _initializers.serialize(self.beta_initializer),
+                "gamma_initializer": _initializers.serialize(self.gamma_initializer),
+                "beta_regularizer": _regularizers.serialize(self.beta_regularizer),
+                "gamma_regularizer": _regularizers.serialize(self.gamma_regularizer),
+                "beta_constraint": _constraints.serialize(self.beta_constraint),
+                "gamma_constraint": _constraints.serialize(self.gamma_constraint)}

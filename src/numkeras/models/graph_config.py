@@ -10,6 +10,8 @@ and reads both.
 
 from __future__ import annotations
 
+import inspect
+
 from numkeras.layers.layer import Layer
 from numkeras.layers.node import KerasTensor, flatten, map_structure
 
@@ -56,7 +58,7 @@ def functional_config(model, serialize_layer=None) -> dict:
         entry = dict(serialize_layer(layer))
         entry["name"] = layer.name
         entry["inbound_nodes"] = [
-            {"args": [map_structure(tensor_entry, node.call_args)],
+            {"args": _node_args(layer, node.call_args, tensor_entry),
              "kwargs": dict(node.call_kwargs)}
             for node in layer._inbound_nodes if node in relevant and not node.is_input]
         layers.append(entry)
@@ -69,6 +71,15 @@ def functional_config(model, serialize_layer=None) -> dict:
     return {"name": model.name, "trainable": model.trainable, "layers": layers,
             "input_layers": ends(model._inputs_structure),
             "output_layers": ends(model._outputs_structure)}
+
+
+def _node_args(layer, call_args, tensor_entry) -> list:
+    """Keras 3's ``args`` of a node: one entry per positional argument. Most layers take one
+    (a tensor or a list); a layer with ``_call_positional`` (MultiHeadAttention's
+    ``layer(query, value)``) took each tensor as its own argument."""
+    if getattr(layer, "_call_positional", False):
+        return [map_structure(tensor_entry, item) for item in call_args]
+    return [map_structure(tensor_entry, call_args)]
 
 
 def functional_from_config(cls, config: dict, custom_objects=None, make_layer=None,
@@ -121,13 +132,16 @@ def _replay(pending: list, created: dict, outputs: dict, where: str) -> None:
     while pending:
         waiting = []
         for name, node_index, node in pending:
-            args, kwargs = _node_arguments(node, where)
+            args, kwargs = _node_arguments(node, where, created[name])
             try:
                 inputs = _resolve(args, _Outputs(outputs, created))
             except KeyError:
                 waiting.append((name, node_index, node))
                 continue
-            result = created[name](inputs, **kwargs)
+            if isinstance(args, _Positional):  # layer(query, value): several arguments
+                result = created[name](*inputs, **kwargs)
+            else:
+                result = created[name](inputs, **kwargs)
             outputs[(name, node_index)] = flatten(result)
         if len(waiting) == len(pending):
             name, _, node = waiting[0]
@@ -136,20 +150,37 @@ def _replay(pending: list, created: dict, outputs: dict, where: str) -> None:
         pending = waiting
 
 
-def _node_arguments(node, where: str):
+class _Positional(list):
+    """A node's ``args`` when the layer took several positional tensors."""
+
+
+def _node_arguments(node, where: str, layer=None):
     """(inputs structure with references, kwargs) from a Keras 3 or a tf.keras 2 node."""
     if isinstance(node, dict):  # Keras 3: {"args": [inputs, ...], "kwargs": {...}}
         args = node.get("args") or []
         if not args:
             raise ValueError(f"{where}: a node without arguments: {str(node)[:200]}.")
-        # Only `training` is replayed (numkeras has no masks; Keras writes mask=None).
+        # Replayed: `training` and the boolean options the layer's call takes
+        # (use_causal_mask, return_attention_scores); Keras writes mask=None, ignored.
+        accepted = _call_parameters(layer)
         kwargs = {k: v for k, v in (node.get("kwargs") or {}).items()
-                  if k == "training" and isinstance(v, bool)}
+                  if isinstance(v, bool) and (k == "training" or k in accepted)}
+        if len(args) > 1 and getattr(layer, "_call_positional", False):
+            return _Positional(args), kwargs
         return args[0], kwargs
     if isinstance(node, list):  # tf.keras 2: [[name, node, tensor, kwargs], ...]
         refs = [("ref", item[0], item[1], item[2]) for item in node]
         return (refs[0] if len(refs) == 1 else refs), {}
     raise ValueError(f"{where}: cannot read node {str(node)[:200]}.")
+
+
+def _call_parameters(layer) -> frozenset:
+    if layer is None:
+        return frozenset()
+    try:
+        return frozenset(inspect.signature(layer.call).parameters)
+    except (TypeError, ValueError):
+        return frozenset()
 
 
 class _Outputs:
@@ -178,7 +209,7 @@ def _resolve(args, outputs: _Outputs):
             return outputs.get(name, node_index, tensor_index)
         return {key: _resolve(value, outputs) for key, value in args.items()}
     if isinstance(args, list):
-        return [_resolve(item, outputs) for item in args]
+        return type(args)(_resolve(item, outputs) for item in args)
     raise KeyError(args)  # a constant argument: numkeras graphs hold tensors only
 
 
