@@ -41,3 +41,12 @@ def test_functional_api_example(monkeypatch, capsys):
     assert "encoder (Functional)         (None, 32)" in out
     assert "decoder (Functional)         (None, 28, 28)" in out
     assert "Test reconstruction MSE:" in out and "decoder -> (5, 28, 28)" in out
+
+
+def test_lstm_fashion_mnist_example(monkeypatch, capsys):
+    monkeypatch.setattr(numkeras.datasets.fashion_mnist, "load_data", tiny_fashion_mnist)
+    monkeypatch.setattr(sys, "argv", ["lstm_fashion_mnist.py", "--epochs", "1"])
+    runpy.run_path(str(EXAMPLES / "lstm_fashion_mnist.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "lstm (LSTM)" in out and "Total params: 81,674" in out
+    assert "test accuracy:" in out
