@@ -209,3 +209,24 @@ def test_cli_workers_must_match_mpiexec(monkeypatch, tmp_path):
     args = type("Args", (), {"workers": 2})()
     with pytest.raises(ValueError, match="--workers 2, but mpiexec started 3 processes"):
         train.join_workers(args)
+
+
+def test_benchmark_ring_model_and_report():
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "bench_mpi.py"
+    spec = importlib.util.spec_from_file_location("bench_mpi", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    # 2 workers move 2 * 1/2 * 1 MB = 1 MB each way: 1 ms at 8 Gb/s, plus 2 latencies.
+    assert bench.ring_allreduce_s(1e6, 2, 8e9, 0.0) == pytest.approx(1e-3)
+    assert bench.ring_allreduce_s(1e6, 2, 8e9, 1e-5) == pytest.approx(1.02e-3)
+    assert bench.ring_allreduce_s(1e6, 1, 8e9, 1e-5) == 0.0
+    fit = {"model": "lecture", "gradient_bytes": 407080, "allreduce_ms_per_step": 0.0}
+    fits = [{**fit, "processes": 1, "transport": "-", "samples_per_s": 1000.0, "step_ms": 1.0},
+            {**fit, "processes": 2, "transport": "sm", "samples_per_s": 1500.0,
+             "step_ms": 1.3}]
+    text = bench.report(fits, {"sm": {"4": 1e-5, "407080": 1e-4}})
+    assert "| lecture | 2 | sm | 1,500 | 1.30 | 0.000 | 75% |" in text
+    assert "| lecture | 64 |" in text and "4.07 GB/s" in text
