@@ -119,6 +119,19 @@ def test_evaluate_writes_evaluation_vs_iterations(tmp_path):
     assert steps == [4] and values[0] == np.float32(loss)
 
 
+def test_steps_per_second(tmp_path):
+    model, x, y = classifier()
+    model.fit(x, y, epochs=2, batch_size=10, verbose=0,
+              callbacks=[keras.callbacks.TensorBoard(tmp_path, update_freq="batch",
+                                                     write_steps_per_second=True)])
+    train = read(tmp_path / "train")
+    steps, rates = series(train, "epoch_steps_per_second")
+    assert steps == [0, 1] and all(rate > 0 for rate in rates)
+    steps, rates = series(train, "batch_steps_per_second")
+    assert steps == list(range(1, 9)) and all(rate > 0 for rate in rates)
+    assert series(train, "batch_loss")[0] == list(range(1, 9))
+
+
 def test_embeddings_freq_saves_weights_as_keras_3(tmp_path):
     model, x, y = classifier()
     model.fit(x, y, epochs=2, verbose=0,

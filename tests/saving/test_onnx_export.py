@@ -150,6 +150,16 @@ def test_unsupported_layer_is_named(tmp_path):
     assert not (tmp_path / "m.onnx").exists()
 
 
+def test_a_subclass_of_a_supported_layer_is_refused(tmp_path):
+    class Doubled(keras.layers.Dense):  # its own call: converting it as Dense would be wrong
+        def call(self, inputs):
+            return super().call(inputs) * 2
+
+    model = keras.Sequential([keras.Input((3,)), Doubled(2, name="twice")])
+    with pytest.raises(ExportError, match=r"'twice' \(Doubled\)"):
+        model.export(tmp_path / "m.onnx", format="onnx")
+
+
 def test_unsupported_activation_and_subclassed_model(tmp_path):
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation=np.abs,
                                                                     name="odd")])
