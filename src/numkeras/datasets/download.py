@@ -55,16 +55,21 @@ def sha256_of(path: str | os.PathLike) -> str:
     >>> sha256_of(path)[:16]
     'e3b0c44298fc1c14'
     """
-    digest = hashlib.sha256()
+    return file_digest(path, "sha256")
+
+
+def file_digest(path: str | os.PathLike, algorithm: str) -> str:
+    """Hex digest of a file by ``algorithm`` (``"sha256"``, ``"md5"``), read in chunks."""
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as file:
         for chunk in iter(lambda: file.read(_CHUNK * 16), b""):
             digest.update(chunk)
     return digest.hexdigest()
 
 
-def download(url: str, destination: str | os.PathLike, *, sha256: str, size: int | None = None,
-             timeout: float = DEFAULT_TIMEOUT, retries: int = 1, quiet: bool = False,
-             stream=None) -> pathlib.Path:
+def download(url: str, destination: str | os.PathLike, *, sha256: str | None = None,
+             size: int | None = None, timeout: float = DEFAULT_TIMEOUT, retries: int = 1,
+             quiet: bool = False, stream=None, md5: str | None = None) -> pathlib.Path:
     """Download ``url`` to ``destination``, verifying its length and SHA-256.
 
     Args:
@@ -79,6 +84,8 @@ def download(url: str, destination: str | os.PathLike, *, sha256: str, size: int
             short). HTTP errors and checksum mismatches are not retried: they would repeat.
         quiet: no progress output.
         stream: where the progress goes (default ``sys.stderr``).
+        md5: instead of ``sha256``, for files whose publisher gives only an MD5 (Keras's
+            word-index files); exactly one of the two is required.
 
     Returns:
         The destination path.
@@ -88,12 +95,15 @@ def download(url: str, destination: str | os.PathLike, *, sha256: str, size: int
             the temporary file is gone and ``destination`` is untouched.
     """
     check_url(url)
+    if (sha256 is None) == (md5 is None):
+        raise ValueError("download() needs exactly one of sha256= and md5=.")
+    expected = ("sha256", sha256.lower()) if sha256 is not None else ("md5", md5.lower())
     destination = pathlib.Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
     attempts = 1 + max(0, retries)
     for attempt in range(1, attempts + 1):
         try:
-            return _download_once(url, destination, sha256.lower(), size, timeout, quiet,
+            return _download_once(url, destination, expected, size, timeout, quiet,
                                   stream or sys.stderr)
         except _ConnectionProblem as problem:
             if attempt == attempts:
@@ -131,7 +141,8 @@ def check_url(url, setting: str = "the base URL (NUMKERAS_DATASETS_URL or base_u
             f"Check {setting}.")
 
 
-def _download_once(url, destination, sha256, size, timeout, quiet, stream) -> pathlib.Path:
+def _download_once(url, destination, expected, size, timeout, quiet, stream) -> pathlib.Path:
+    algorithm, wanted = expected
     import http.client
     import urllib.error
     import urllib.request
@@ -143,7 +154,7 @@ def _download_once(url, destination, sha256, size, timeout, quiet, stream) -> pa
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 received, digest, declared = _stream_body(
-                    response, out, url, out.name, size, quiet, stream)
+                    response, out, url, out.name, size, quiet, stream, algorithm)
         except DownloadError:
             raise
         except urllib.error.HTTPError as error:
@@ -166,14 +177,15 @@ def _download_once(url, destination, sha256, size, timeout, quiet, stream) -> pa
         if size is not None and received != size:
             raise DownloadError(f"Could not download {url}: expected {size:,} bytes, received "
                                 f"{received:,}. The server sent a different file.")
-        if digest != sha256:
-            raise DownloadError(f"Could not download {url}: SHA-256 mismatch, expected {sha256}, "
+        if digest != wanted:
+            label = {"sha256": "SHA-256", "md5": "MD5"}[algorithm]
+            raise DownloadError(f"Could not download {url}: {label} mismatch, expected {wanted}, "
                                 f"got {digest}. The server sent a different or damaged file; "
                                 "nothing was saved.")
     return destination
 
 
-def _stream_body(response, out, url, temp, size, quiet, stream):
+def _stream_body(response, out, url, temp, size, quiet, stream, algorithm="sha256"):
     """Copy the body to ``out`` while hashing; return ``(bytes, hex digest, Content-Length)``."""
     header = response.headers.get("Content-Length")
     declared = int(header) if header and header.strip().isdigit() else None
@@ -188,7 +200,7 @@ def _stream_body(response, out, url, temp, size, quiet, stream):
 
         print(f"Downloading {url}" + (f" ({total:,} bytes)" if total else ""), file=stream)
         bar = Progbar(total, unit_name="B", stream=stream, interval=0.1)
-    digest = hashlib.sha256()
+    digest = hashlib.new(algorithm)
     received = 0
     while True:
         chunk = response.read(min(_CHUNK, limit + 1 - received))
