@@ -230,3 +230,14 @@ def test_benchmark_ring_model_and_report():
     text = bench.report(fits, {"sm": {"4": 1e-5, "407080": 1e-4}})
     assert "| lecture | 2 | sm | 1,500 | 1.30 | 0.000 | 75% |" in text
     assert "| lecture | 64 |" in text and "4.07 GB/s" in text
+
+
+def test_a_custom_train_step_is_refused_not_silently_left_unreduced():
+    class Custom(keras.Sequential):
+        def train_step(self, data):
+            return {}
+
+    with pytest.raises(NotImplementedError, match="overrides train_step"):
+        data_parallel._check_built_in_step(Custom([keras.Input((2,)), keras.layers.Dense(1)]))
+    data_parallel._check_built_in_step(keras.Sequential([keras.Input((2,)),
+                                                         keras.layers.Dense(1)]))

@@ -117,6 +117,7 @@ class DataParallel:
 
     def begin_fit(self, model, shuffle_seed: int) -> int:
         """Give every process rank 0's weights and rank 0's shuffling seed (returned)."""
+        _check_built_in_step(model)
         buffer = model._parameter_buffer()
         self._world.broadcast(buffer.data)
         trainable = {id(v) for v in buffer.variables}
@@ -282,6 +283,17 @@ class _RestoreOnly(callbacks_module.Callback):
 
     def on_train_begin(self, logs=None):
         self.backup.on_train_begin(logs)
+
+
+def _check_built_in_step(model) -> None:
+    """A model's own ``train_step`` computes and applies its gradients itself, out of reach
+    of the all-reduce: the processes would drift apart silently, so refuse it."""
+    step = getattr(type(model), "train_step", None) if model is not None else None
+    if step is not None and step.__qualname__ != "Trainer.train_step":
+        raise NotImplementedError(
+            f"Model '{model.name}' overrides train_step, and a data-parallel fit over several "
+            f"processes reduces the gradients inside the built-in step only. Use the built-in "
+            f"step (override compute_loss instead), or train in one process.")
 
 
 def _share_cores() -> None:
