@@ -33,7 +33,8 @@ import threading
 
 import numpy as np
 
-from numkeras.backprop import ops
+from numkeras import config
+from numkeras.backprop import blas, ops
 from numkeras.backprop.tensor import Tensor, is_grad_enabled, no_grad, wrap_primitive
 from numkeras.backprop.variable import Variable
 
@@ -85,12 +86,17 @@ class GradientTape:
                                "instead of entering the same one twice.")
         self._recording = True
         _open.tapes.append(self)
+        # BLAS as fit holds it (one thread, large work split: backprop/blas.py), so a custom
+        # loop runs at fit's speed and computes fit's bits.
+        self._blas = blas.managed(config.blas_threads())
+        self._blas.__enter__()
         return self
 
     def __exit__(self, *exc_info):
         self._recording = False
         if self in _open.tapes:
             _open.tapes.remove(self)
+        self._blas.__exit__(*exc_info)
         # Watched constants go back to being constants: what was recorded stays recorded.
         for tensor in self._made_watchable:
             tensor.requires_grad = False
@@ -173,7 +179,8 @@ class GradientTape:
             raise ValueError(f"`output_gradients` has {len(seeds)} entries for {len(targets)} "
                              f"targets; pass one per target.")
         asked = [s for s in flat_sources if self._is_watched(s)]
-        grads = gradients(targets, asked, seeds, create_graph=self._records_gradients())
+        with blas.managed(config.blas_threads()):
+            grads = gradients(targets, asked, seeds, create_graph=self._records_gradients())
         results = []
         for source in flat_sources:
             grad = grads.get(id(source)) if self._is_watched(source) else None
