@@ -147,3 +147,18 @@ def test_bad_arguments_are_refused(tmp_path):
         keras.callbacks.TensorBoard(tmp_path, histogram_freq=-1)
     with pytest.raises(ValueError, match="profile_batch"):
         keras.callbacks.TensorBoard(tmp_path, profile_batch=(2, 4))
+
+
+def test_missing_tensorboard_says_what_to_install(monkeypatch, tmp_path):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_tensorboard(name, *args, **kwargs):
+        if name.startswith("tensorboard"):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_tensorboard)
+    with pytest.raises(ImportError, match=r"pip install tensorboard"):
+        keras.callbacks.TensorBoard(tmp_path)

@@ -208,3 +208,19 @@ def test_conv2d_transpose_matches(tmp_path, kwargs):
     model = keras.Sequential([keras.Input((5, 4, 2)), keras.layers.Conv2DTranspose(3, **options)])
     model.layers[0].bias.assign(np.random.default_rng(5).normal(size=3).astype(np.float32))
     assert_matches(model, tmp_path, images(2, (5, 4, 2)))
+
+
+def test_missing_onnx_says_what_to_install(monkeypatch, tmp_path):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_onnx(name, *args, **kwargs):
+        if name == "onnx":
+            raise ImportError("No module named 'onnx'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_onnx)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    with pytest.raises(ImportError, match=r"pip install onnx"):
+        model.export(tmp_path / "m.onnx", format="onnx")
