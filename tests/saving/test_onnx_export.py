@@ -19,6 +19,8 @@ def run_onnx(path, feeds: dict) -> list:
 def export_and_run(model, tmp_path, *arrays, **kwargs):
     path = tmp_path / "model.onnx"
     model.export(path, format="onnx", **kwargs)
+    # The graph's declared shapes agree with what ONNX infers for every operator.
+    onnx.shape_inference.infer_shapes(onnx.load(str(path)), check_type=True, strict_mode=True)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     names = [i.name for i in session.get_inputs()]
     return session.run(None, dict(zip(names, arrays))), session
