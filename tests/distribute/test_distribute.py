@@ -241,3 +241,14 @@ def test_a_custom_train_step_is_refused_not_silently_left_unreduced():
         data_parallel._check_built_in_step(Custom([keras.Input((2,)), keras.layers.Dense(1)]))
     data_parallel._check_built_in_step(keras.Sequential([keras.Input((2,)),
                                                          keras.layers.Dense(1)]))
+
+
+def test_a_dataset_is_refused_by_a_multi_process_fit(monkeypatch):
+    distribution = object.__new__(data_parallel.DataParallel)
+    distribution._world = type("W", (), {"rank": 0, "size": 2})()
+    keras.distribution.set_distribution(distribution)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    batches = (([[1.0, 2.0]], [1.0]) for _ in range(2))
+    with pytest.raises(NotImplementedError, match="shards NumPy arrays only"):
+        model.fit(batches, epochs=1, verbose=0)

@@ -57,6 +57,18 @@ def is_chief() -> bool:
     return value is None or value.rank == 0
 
 
+def require_arrays(method: str) -> None:
+    """Refuse a Dataset or generator in a data-parallel ``fit``: its batches are not
+    sharded, so each process would train alone on all of it and the weights would drift
+    apart. Called once per fit, on that path only."""
+    value = current()
+    if value is not None:
+        raise NotImplementedError(
+            f"`{method}()` over {value.num_processes} processes (numkeras.distribute) shards "
+            f"NumPy arrays only; this input is a Dataset or generator. Pass the arrays "
+            f"(x, y) instead, or train in one process.")
+
+
 @contextlib.contextmanager
 def local():
     """Run ``fit``/``predict`` on this process's data alone (used to predict a shard)."""

@@ -338,6 +338,7 @@ class Trainer:
         """
         self._assert_compiled("fit")
         if data_adapter.is_batch_source(x):  # a Dataset, PyDataset or generator: its own loop
+            distribute.require_arrays("fit")  # (not sharded over processes)
             return data_adapter.fit(self, x, epochs, verbose, callbacks, validation_data,
                                     initial_epoch, steps_per_epoch, validation_steps,
                                     validation_freq, shuffle, class_weight)
