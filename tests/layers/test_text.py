@@ -219,3 +219,47 @@ def test_saving_an_adapted_tf_idf_layer_is_refused_clearly(tmp_path):
     with pytest.raises(ValueError, match="tf_idf"):
         model.save(tmp_path / "m.keras")
     assert not (tmp_path / "m.keras").exists()
+
+
+@pytest.mark.parametrize("case", REFERENCE["lookup"], ids=lambda c: c["name"])
+def test_lookup_config_round_trip(case):
+    cls = {"StringLookup": StringLookup, "IntegerLookup": IntegerLookup}[case["class"]]
+    layer = cls(**case["kwargs"])
+    vocabulary = layer.get_vocabulary(include_special_tokens=False) if case["adapt"] is None \
+        else None
+    clone = cls.from_config(layer.get_config())
+    if vocabulary is not None:
+        assert clone.get_vocabulary(include_special_tokens=False) == vocabulary
+    assert comparable_config(clone.get_config()) == comparable_config(layer.get_config())
+
+
+def test_callable_standardize_and_split():
+    def shout(texts):
+        return np.char.upper(texts)
+
+    def on_commas(texts):
+        return [text.split(",") for text in texts.tolist()]
+
+    layer = TextVectorization(standardize=shout, split=on_commas)
+    layer.adapt(["a,b,b", "c"])
+    assert layer.get_vocabulary() == ["", "[UNK]", "B", "C", "A"]
+    assert layer(np.array(["b,x"])).numpy().tolist() == [[2, 1]]
+    with pytest.raises(ValueError, match="custom `standardize` function"):
+        TextVectorization.from_config(layer.get_config())
+
+
+def test_lookup_adapts_on_batches_and_pads_to_max_tokens():
+    layer = StringLookup(output_mode="count", max_tokens=6, pad_to_max_tokens=True)
+    layer.adapt(iter([np.array(["a", "b"]), np.array(["b", "c"])]))
+    assert layer.get_vocabulary() == ["[UNK]", "b", "c", "a"]
+    out = layer(np.array([["b", "b", "z"]])).numpy()
+    assert out.tolist() == [[1.0, 2.0, 0.0, 0.0, 0.0, 0.0]]
+    assert layer.compute_output_shape((None, 3)) == (None, 6)
+
+
+def test_tf_keras_spelling():
+    import numkeras.compat.tf as tf
+
+    layer = tf.keras.layers.TextVectorization(vocabulary=["a"])
+    assert layer(np.array(["a b"])).numpy().tolist() == [[2, 1]]
+    assert tf.keras.preprocessing.sequence.pad_sequences([[1]], maxlen=2).tolist() == [[0, 1]]
