@@ -138,8 +138,8 @@ def test_custom_objects_are_the_only_way_in(tmp_path):
 
 def test_layer_numkeras_lacks_is_named(files):
     def edit(config):
-        layer_entries(config)[1].update(class_name="LSTM")
-    with pytest.raises(SavingError, match="numkeras has no layer 'LSTM'") as error:
+        layer_entries(config)[1].update(class_name="ConvLSTM2D")
+    with pytest.raises(SavingError, match="numkeras has no layer 'ConvLSTM2D'") as error:
         load(with_config(files, edit))
     assert not isinstance(error.value, UnsafeFileError)
     assert "custom_objects" in str(error.value)

@@ -28,6 +28,7 @@ from numkeras.layers.preprocessing import (
     CenterCrop, Normalization, RandomBrightness, RandomContrast, RandomCrop, RandomFlip,
     RandomRotation, RandomTranslation, RandomZoom, Rescaling, Resizing,
 )
+from numkeras.layers.operation import Operation, operation_from_config
 from numkeras.layers.regularization import SpatialDropout2D
 from numkeras.layers.reshaping import (
     Cropping2D, Permute, RepeatVector, UpSampling2D, ZeroPadding2D,
@@ -83,7 +84,8 @@ GlobalAvgPool2D, GlobalMaxPool2D = GlobalAveragePooling2D, GlobalMaxPooling2D
 
 def serialize(layer: Layer) -> dict:
     """Keras 3's dict form of a layer: module, class_name, config, build_config."""
-    entry = {"module": "keras.layers", "class_name": type(layer).__name__,
+    entry = {"module": getattr(layer, "keras_module", "keras.layers"),
+             "class_name": type(layer).__name__,
              "config": layer.get_config(), "registered_name": None}
     if not isinstance(layer, InputLayer):
         build_config = layer.get_build_config()
@@ -98,6 +100,8 @@ def deserialize(config: dict, custom_objects=None) -> Layer:
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"Cannot deserialize a layer from {config!r}: expected a dict with "
                          f"'class_name' and 'config'.")
+    if str(config.get("module", "")).startswith("keras.src.ops."):  # keras.ops on symbols
+        return operation_from_config(config)
     table = {**_LAYER_CLASSES, **(custom_objects or {})}
     cls = lookup("layer", table, config["class_name"])
     layer = cls.from_config(dict(config.get("config") or {}))

@@ -53,6 +53,99 @@ class KerasTensor:
         raise TypeError("A symbolic KerasTensor has no value, so it cannot be used as a Python "
                         "bool (in `if` or `and`). Use keras.layers or keras.ops on it instead.")
 
+    def __array__(self, dtype=None, copy=None):
+        from numkeras.utils.symbolic import SymbolicInputError
+
+        raise SymbolicInputError(
+            f"{self!r} is symbolic (from keras.Input): it has a shape but no values, so it "
+            f"cannot become a NumPy array. Use keras.layers or keras.ops on it (they record "
+            f"graph nodes), or call the model on data.")
+
+    # Operators record operation nodes through keras.ops, as Keras 3's KerasTensor does.
+    def __add__(self, other):
+        return _ops().add(self, other)
+
+    def __radd__(self, other):
+        return _ops().add(other, self)
+
+    def __sub__(self, other):
+        return _ops().subtract(self, other)
+
+    def __rsub__(self, other):
+        return _ops().subtract(other, self)
+
+    def __mul__(self, other):
+        return _ops().multiply(self, other)
+
+    def __rmul__(self, other):
+        return _ops().multiply(other, self)
+
+    def __truediv__(self, other):
+        return _ops().true_divide(self, other)
+
+    def __rtruediv__(self, other):
+        return _ops().true_divide(other, self)
+
+    def __floordiv__(self, other):
+        return _ops().floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return _ops().floor_divide(other, self)
+
+    def __mod__(self, other):
+        return _ops().mod(self, other)
+
+    def __pow__(self, other):
+        return _ops().power(self, other)
+
+    def __rpow__(self, other):
+        return _ops().power(other, self)
+
+    def __matmul__(self, other):
+        return _ops().matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _ops().matmul(other, self)
+
+    def __neg__(self):
+        return _ops().negative(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _ops().absolute(self)
+
+    def __invert__(self):
+        return _ops().logical_not(self)
+
+    def __lt__(self, other):
+        return _ops().less(self, other)
+
+    def __le__(self, other):
+        return _ops().less_equal(self, other)
+
+    def __gt__(self, other):
+        return _ops().greater(self, other)
+
+    def __ge__(self, other):
+        return _ops().greater_equal(self, other)
+
+    def __getitem__(self, key):
+        return _ops().get_item(self, key)
+
+    # == and != keep Python's identity meaning: graphs look tensors up in lists and dicts.
+    __hash__ = object.__hash__
+    # NumPy hands `np.float32(2) * x` and `array + x` to these operators instead of trying to
+    # convert x.
+    __array_ufunc__ = None
+
+
+def _ops():
+    from numkeras import ops  # level 2: loaded when a graph first uses an operator
+
+    return ops
+
 
 class Node:
     """One call of ``layer`` in a graph: the input tensors (nested as they were passed), the
@@ -62,7 +155,9 @@ class Node:
         self.layer = layer
         self.call_args = call_args          # the structure passed to the layer
         self.call_kwargs = dict(call_kwargs)
-        self.input_tensors = flatten(call_args)
+        # Operation nodes (keras.ops on symbolic tensors) also hold constants: only tensors
+        # are inputs.
+        self.input_tensors = [leaf for leaf in flatten(call_args) if isinstance(leaf, KerasTensor)]
         self.outputs = outputs              # a KerasTensor or a list of them
         self.output_tensors = flatten(outputs)
         self.is_input = not self.input_tensors
@@ -104,7 +199,8 @@ def map_structure(function, structure):
 
 
 def pack_like(structure, leaves: list):
-    """Put ``leaves`` (in :func:`flatten` order) back into the shape of ``structure``."""
+    """Put ``leaves`` (in :func:`flatten` order) in the places of the KerasTensors of
+    ``structure`` (other leaves, an operation's constants, stay)."""
     iterator = iter(leaves)
 
     def rebuild(item):
@@ -113,7 +209,7 @@ def pack_like(structure, leaves: list):
         if isinstance(item, dict):
             values = {key: rebuild(item[key]) for key in sorted(item)}
             return {key: values[key] for key in item}
-        return next(iterator)
+        return next(iterator) if isinstance(item, KerasTensor) else item
 
     return rebuild(structure)
 

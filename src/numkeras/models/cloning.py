@@ -72,7 +72,8 @@ def _clone_functional(model, input_tensors, clone_function):
         if node.is_input:
             continue
         layer = clones.setdefault(id(node.layer), clone_function(node.layer))
-        args = map_structure(lambda t: tensors[id(t)], node.call_args)
+        args = map_structure(lambda t: tensors[id(t)] if isinstance(t, KerasTensor) else t,
+                             node.call_args)  # (an operation's constants stay)
         out = layer(args, **node.call_kwargs)
         for old, new in zip(node.output_tensors, flatten(out)):
             tensors[id(old)] = new

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import inspect
 
+import numpy as np
+
+from numkeras.backprop import Tensor
 from numkeras.layers.layer import Layer
 from numkeras.layers.node import KerasTensor, flatten, map_structure
 
@@ -49,6 +52,8 @@ def functional_config(model, serialize_layer=None) -> dict:
         return [layer.name, mapping[(id(layer), node_index)], tensor_index]
 
     def tensor_entry(tensor) -> dict:
+        if not isinstance(tensor, KerasTensor):  # an operation's constant argument
+            return _constant_entry(tensor)
         return {"class_name": _KERAS_TENSOR,
                 "config": {"shape": list(tensor.shape), "dtype": tensor.dtype,
                            "keras_history": history(tensor, in_args)}}
@@ -58,7 +63,7 @@ def functional_config(model, serialize_layer=None) -> dict:
         entry = dict(serialize_layer(layer))
         entry["name"] = layer.name
         entry["inbound_nodes"] = [
-            {"args": _node_args(layer, node.call_args, tensor_entry),
+            {"args": _as_lists(_node_args(layer, node.call_args, tensor_entry)),
              "kwargs": dict(node.call_kwargs)}
             for node in layer._inbound_nodes if node in relevant and not node.is_input]
         layers.append(entry)
@@ -71,6 +76,46 @@ def functional_config(model, serialize_layer=None) -> dict:
     return {"name": model.name, "trainable": model.trainable, "layers": layers,
             "input_layers": ends(model._inputs_structure),
             "output_layers": ends(model._outputs_structure)}
+
+
+def _constant_entry(value):
+    """A constant argument of an operation node as Keras 3 writes it (``x[..., 1:3]``,
+    ``1.0 - x``, ``ops.where(c, x, 0)``)."""
+    if isinstance(value, slice):
+        return {"class_name": "__slice__",
+                "config": {"start": value.start, "stop": value.stop, "step": value.step}}
+    if value is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
+    if isinstance(value, Tensor):
+        value = value.data
+    if isinstance(value, np.ndarray):
+        return {"class_name": "__numpy__",
+                "config": {"value": value.tolist(), "dtype": value.dtype.name}}
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _as_lists(value):
+    """Tuples as lists (an index ``x[..., 0]``), as JSON and Keras's configs have them."""
+    if isinstance(value, (list, tuple)):
+        return [_as_lists(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _as_lists(item) for key, item in value.items()}
+    return value
+
+
+def _constant(entry: dict):
+    """The value of a constant's entry (see :func:`_constant_entry`)."""
+    config = entry.get("config") or {}
+    if entry["class_name"] == "__slice__":
+        return slice(config.get("start"), config.get("stop"), config.get("step"))
+    if entry["class_name"] == "__ellipsis__":
+        return Ellipsis
+    return np.asarray(config.get("value"), dtype=np.dtype(str(config.get("dtype"))))
+
+
+_CONSTANT_CLASSES = ("__slice__", "__ellipsis__", "__numpy__")
 
 
 def _node_args(layer, call_args, tensor_entry) -> list:
@@ -207,10 +252,14 @@ def _resolve(args, outputs: _Outputs):
         if args.get("class_name") == _KERAS_TENSOR:
             name, node_index, tensor_index = args["config"]["keras_history"]
             return outputs.get(name, node_index, tensor_index)
+        if args.get("class_name") in _CONSTANT_CLASSES:
+            return _constant(args)
         return {key: _resolve(value, outputs) for key, value in args.items()}
     if isinstance(args, list):
         return type(args)(_resolve(item, outputs) for item in args)
-    raise KeyError(args)  # a constant argument: numkeras graphs hold tensors only
+    if args is None or isinstance(args, (bool, int, float, str)):
+        return args  # an operation's constant argument (``1.0 - x``)
+    raise KeyError(args)
 
 
 def _reference(reference, where: str) -> tuple:

@@ -20,3 +20,21 @@ from numkeras.ops.numpy import *  # noqa: F403
 
 __all__ = sorted(set(core.__all__) | set(numpy.__all__) | set(nn.__all__) | set(math.__all__)
                  | set(linalg.__all__))
+
+# On symbolic tensors (from keras.Input) each op records a graph node instead of computing
+# (utils/symbolic.py); the submodules' own functions, which the ops call among themselves, stay
+# unwrapped, so only the user's call pays the one scan of its arguments.
+def _wrap_for_symbols():
+    import inspect
+
+    from numkeras.utils.symbolic import symbolic_aware
+
+    for name in __all__:
+        value = globals()[name]
+        if inspect.isfunction(value) and name not in _VALUE_ONLY:
+            globals()[name] = symbolic_aware(value, name)
+
+
+# Ops that read a tensor's static facts or convert it, never nodes (as in Keras).
+_VALUE_ONLY = frozenset({"shape", "ndim", "dtype", "is_tensor", "convert_to_numpy", "size"})
+_wrap_for_symbols()

@@ -35,6 +35,7 @@ from numkeras import layers as layers_module
 from numkeras import losses, metrics, optimizers
 from numkeras.layers.core import InputLayer
 from numkeras.layers.layer import Layer
+from numkeras.layers.operation import Operation, operation_from_config
 from numkeras.models.functional import Functional, with_graph
 from numkeras.models.model import Model
 from numkeras.models.graph_config import functional_config, functional_from_config
@@ -83,6 +84,9 @@ def serialize_layer(layer: Layer) -> dict:
         entry.pop("compile_config", None)
         return entry
     name = type(layer).__name__
+    if isinstance(layer, Operation):  # keras.ops on symbolic tensors: as Keras 3 writes it
+        return {"module": layer.keras_module, "class_name": name, "config": layer.get_config(),
+                "registered_name": name}
     config = keras_compat.to_keras_layer(name, layer.get_config())
     entry = _object_entry(layer, "keras.layers", layer_classes(), config)
     if not isinstance(layer, InputLayer) and name not in keras_compat.NO_BUILD_CONFIG:
@@ -307,6 +311,12 @@ def layer_from_entry(entry, custom_objects: dict | None = None, where: str = "co
     class_name = entry["class_name"]
     if class_name in _MODEL_CLASSES and class_name not in custom_objects:
         return model_from_entry(entry, custom_objects, where)[0]
+    if str(entry.get("module", "")).startswith("keras.src.ops.") \
+            and class_name not in custom_objects:
+        try:  # a keras.ops call recorded in a functional graph (x + 1, ops.sum(x, axis=1))
+            return operation_from_config(entry)
+        except ValueError as error:
+            raise SavingError(f"{where}: {error}") from None
     cls = _lookup_class(entry, custom_objects, layer_classes(), "layer", where)
     if not isinstance(config, dict):
         raise SavingError(f"{where}: the config of layer {class_name} must be a dict.")
