@@ -288,3 +288,28 @@ def test_verbose_0_prints_nothing(capsys):
     model.evaluate(x, y, verbose=0)
     model.predict(x, verbose=0)
     assert capsys.readouterr().out == ""
+
+
+def test_hooks_receive_a_dict_as_logs_never_none():
+    """Keras passes {} (or the current logs) to every hook; scripts do logs.get(...)."""
+    import numkeras as keras
+
+    seen = []
+
+    class Recorder(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            seen.append(("train_begin", logs))
+
+        def on_epoch_begin(self, epoch, logs=None):
+            seen.append(("epoch_begin", logs))
+
+        def on_train_batch_begin(self, batch, logs=None):
+            seen.append(("batch_begin", logs))
+
+        def on_train_end(self, logs=None):
+            seen.append(("train_end", logs))
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=1, verbose=0, callbacks=[Recorder()])
+    assert seen and all(isinstance(logs, dict) for _, logs in seen)

@@ -83,7 +83,10 @@ class CallbackList:
         return bool(self._active[hook])
 
     def call(self, hook: str, *args) -> None:
-        for method in self._active[hook]:
+        methods = self._active[hook]
+        if methods and args and args[-1] is None:  # Keras hands `logs` as a dict, never None
+            args = args[:-1] + ({},)
+        for method in methods:
             method(*args)
 
 

@@ -348,3 +348,17 @@ def test_keras_training_loop_from_scratch():
         val_acc_metric.reset_state()
     assert losses[-1] < losses[0] and 0 <= train_acc <= 1 and val_acc > 0.4  # chance: 0.1
     assert int(optimizer.iterations) == epochs * 8
+
+
+def test_hello_world_fits_a_1d_x_for_an_input_of_one():
+    """The "hello world" of deep learning: fit on a 1-D x for Dense(1, input_shape=[1])."""
+    model = tf.keras.Sequential([tf.keras.layers.Dense(units=1, input_shape=[1])])
+    model.compile(optimizer='sgd', loss='mean_squared_error')
+    xs = np.array([-1.0, 0.0, 1.0, 2.0, 3.0, 4.0], dtype=float)
+    ys = np.array([-3.0, -1.0, 1.0, 3.0, 5.0, 7.0], dtype=float)
+    model.fit(xs, ys, epochs=300, verbose=0)
+    assert abs(float(model.predict(np.array([10.0]), verbose=0)[0, 0]) - 19.0) < 0.2
+    wide = tf.keras.Sequential([tf.keras.Input((3,)), tf.keras.layers.Dense(1)])
+    wide.compile(optimizer='sgd', loss='mse')
+    with pytest.raises(ValueError, match="expected shape"):
+        wide.fit(xs, ys, verbose=0)  # only an input of one feature takes a 1-D x

@@ -293,8 +293,8 @@ class Trainer:
         # (Large and memory-mapped arrays are checked batch by batch instead: _taker.)
         if flatten_inputs is None or (not isinstance(x, (list, tuple, dict))
                                       and len(self.inputs) == 1):
-            return data.check_array(x, "x", finite=finite, defer_large=finite,
-                                    strings=strings)
+            return _expand_1d(self, data.check_array(x, "x", finite=finite,
+                                                     defer_large=finite, strings=strings))
         arrays = flatten_inputs(x)
         checked = [data.check_array(a, f"x[{name!r}]", finite=finite, defer_large=finite,
                                     strings=strings)
@@ -566,6 +566,18 @@ class Trainer:
                 for array in x if isinstance(x, list) else [x]:
                     data.check_finite(array, "x")
         return self._pack_outputs(output) if isinstance(output, list) else output
+
+
+def _expand_1d(model, x):
+    """A 1-D ``x`` for a model whose input is ``(None, 1)`` as a column (a view), as Keras
+    does: the "hello world" ``Dense(1, input_shape=[1])`` fitted on a list of numbers."""
+    if getattr(x, "ndim", None) != 1:
+        return x
+    try:
+        expected = model.input_shape
+    except (AttributeError, ValueError):  # not built yet: nothing declared to match
+        return x
+    return x[:, None] if tuple(expected) == (None, 1) else x
 
 
 def _num_samples(structure) -> int:
