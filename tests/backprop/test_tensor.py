@@ -120,3 +120,16 @@ def test_frozen_variable_receives_no_gradient():
     v = Variable(np.ones(2), name="w", trainable=False)
     (Tensor(np.ones(2), requires_grad=True) * v).sum().backward()
     assert v.grad is None
+
+
+def test_numpy_reductions_accept_tensors():
+    """np.max(t), np.min(t) ... (tutorials call them on model outputs) pass NumPy's keywords
+    (out=None ...) to the Tensor's methods: the recorded op, or NumPy's answer for options the
+    engine does not take."""
+    t = Tensor(np.array([[1.0, 5.0], [3.0, 2.0]], np.float32), requires_grad=True)
+    assert float(np.max(t).data) == 5.0 and float(np.min(t).data) == 1.0
+    np.testing.assert_array_equal(np.sum(t, axis=0).data, [4.0, 7.0])
+    assert float(np.mean(t).data) == 2.75 and np.argmax(t) == 1
+    np.testing.assert_array_equal(np.max(t, axis=1, initial=4.0), [5.0, 4.0])
+    t.min().backward()
+    np.testing.assert_array_equal(t.grad, [[1.0, 0.0], [0.0, 0.0]])

@@ -259,14 +259,27 @@ class Tensor:
             shape = tuple(shape[0])
         return _ops().reshape(self, shape=shape)
 
-    def sum(self, axis=None, keepdims=False):
+    # np.sum(t), np.max(t) ... call these with NumPy's keywords (out=None, dtype, where ...):
+    # those other than axis/keepdims get NumPy's answer on the values, not a recorded op.
+    def sum(self, axis=None, keepdims=False, **numpy_options):
+        if any(v is not None for v in numpy_options.values()):
+            return np.sum(self.data, axis=axis, keepdims=keepdims, **numpy_options)
         return _ops().sum(self, axis=axis, keepdims=keepdims)
 
-    def mean(self, axis=None, keepdims=False):
+    def mean(self, axis=None, keepdims=False, **numpy_options):
+        if any(v is not None for v in numpy_options.values()):
+            return np.mean(self.data, axis=axis, keepdims=keepdims, **numpy_options)
         return _ops().mean(self, axis=axis, keepdims=keepdims)
 
-    def max(self, axis=None, keepdims=False):
+    def max(self, axis=None, keepdims=False, **numpy_options):
+        if any(v is not None for v in numpy_options.values()):
+            return np.max(self.data, axis=axis, keepdims=keepdims, **numpy_options)
         return _ops().max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False, **numpy_options):
+        if any(v is not None for v in numpy_options.values()):
+            return np.min(self.data, axis=axis, keepdims=keepdims, **numpy_options)
+        return _ops().min(self, axis=axis, keepdims=keepdims)
 
     def astype(self, dtype):
         return _ops().cast(self, dtype=dtype)
