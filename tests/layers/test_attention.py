@@ -251,3 +251,61 @@ def test_keras_file_round_trips_both_ways(tmp_path, rng):
     back = k.models.load_model(tmp_path / "ours.keras")
     np.testing.assert_allclose(back.predict(x, verbose=0), ours.predict(x, verbose=0),
                                rtol=1e-5, atol=1e-5)
+
+
+# ----- implicit masks (Embedding(mask_zero=True) in a functional model) -----
+
+
+def _masked_model(api, kind):
+    L = api.layers
+    tokens = api.Input((6,), dtype="int32")
+    embedded = L.Embedding(20, 8, mask_zero=True)(tokens)
+    if kind == "mha":
+        out = L.MultiHeadAttention(2, 4)(embedded, embedded, use_causal_mask=True)
+    elif kind == "mha_key":
+        key = L.Embedding(20, 8, mask_zero=True)(tokens)
+        out = L.MultiHeadAttention(2, 4)(embedded, L.Dense(8)(embedded), key)
+    elif kind == "attention":
+        out = L.Attention(use_scale=True)([embedded, L.Dense(8)(embedded)])
+    else:
+        out = L.AdditiveAttention()([embedded, L.Dense(8)(embedded), embedded])
+    pooled = L.GlobalAveragePooling1D()(L.LayerNormalization()(out))
+    return api.Model(tokens, L.Dense(3)(pooled))
+
+
+def _padded_tokens(rng):
+    tokens = rng.integers(1, 20, (4, 6))
+    tokens[0, 3:], tokens[1, 2:], tokens[3, 5] = 0, 0, 0
+    return tokens
+
+
+def test_implicit_masks_equal_the_explicit_ones(rng):
+    tokens = _padded_tokens(rng)
+    keep = tokens != 0
+    model = _masked_model(keras, "mha")
+    embedded = model.layers[1](tokens)
+    attention = model.layers[2]
+    explicit = attention(embedded, embedded, query_mask=keep, value_mask=keep,
+                         use_causal_mask=True)
+    implicit = keras.Model(model.input, attention.output)(tokens)
+    np.testing.assert_allclose(implicit.data, explicit.data, rtol=1e-6)
+    # The mask goes on: the pooling averages the real steps only.
+    pooled = keras.Model(model.input, model.layers[-2].output)(tokens).data
+    normed = model.layers[3](explicit).data
+    want = (normed * keep[..., None]).sum(axis=1) / keep.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(pooled, want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["mha", "mha_key", "attention", "additive"])
+def test_implicit_masks_match_keras(kind, rng):
+    # Not covered: Keras 3.15's MultiHeadAttention clears the masks of the tensors it is
+    # called on, so a later layer reading the same tensor sees none; numkeras keeps them.
+    k = pytest.importorskip("keras")
+    theirs, ours = _masked_model(k, kind), _masked_model(keras, kind)
+    for w in theirs.weights:
+        w.assign(rng.standard_normal(w.shape).astype("float32") * 0.5)
+    ours.set_weights(theirs.get_weights())
+    tokens = _padded_tokens(rng)
+    np.testing.assert_allclose(ours.predict(tokens, verbose=0),
+                               np.asarray(theirs.predict(tokens, verbose=0)),
+                               rtol=1e-5, atol=1e-5)

@@ -2,9 +2,9 @@
 dot-product), ``AdditiveAttention`` (Bahdanau) and ``MultiHeadAttention``.
 
 All three are composed of primitives (matmul, softmax, where, reshape, transpose), so their
-gradients need no rule of their own. Masks are explicit arguments (boolean arrays, ``True``
-where a position may be attended to); masks carried implicitly from ``Embedding(mask_zero=
-True)`` are not read here.
+gradients need no rule of their own. Masks are boolean arrays, ``True`` where a position may
+be attended to, passed explicitly or carried in a functional model from
+``Embedding(mask_zero=True)`` or ``Masking`` (the output keeps the query's mask, as in Keras).
 
 >>> import numpy as np
 >>> query, value = np.ones((2, 3, 4)), np.ones((2, 5, 4))
@@ -124,6 +124,8 @@ class Attention(Layer):
     ((1, 2, 3), [0.25, 0.25, 0.25, 0.25])
     """
 
+    supports_masking = True  # the output keeps the query's mask
+
     def __init__(self, use_scale=False, score_mode="dot", dropout=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
         if score_mode not in ("dot", "concat"):
@@ -203,6 +205,12 @@ class Attention(Layer):
         value_mask = None if mask[1] is None else _mask_array(
             mask[1], "mask[1] (value_mask)", self, tuple(value_shape[:-1]))
         return query_mask, value_mask
+
+    def compute_mask(self, inputs, previous_mask=None):
+        """The query's mask: masked query steps stay masked (Keras's ``compute_mask``)."""
+        if not previous_mask or previous_mask[0] is None:
+            return None
+        return _mask_array(previous_mask[0], "mask[0] (query_mask)", self)
 
     def _symbolic_call(self, inputs, training, kwargs):
         # The output shape depends on return_attention_scores, which compute_output_shape
@@ -364,6 +372,7 @@ class MultiHeadAttention(Layer):
     """
 
     _call_positional = True  # graph configs write layer(query, value) as Keras does
+    supports_masking = True  # the output keeps the query's mask
 
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True,
                  output_shape=None, attention_axes=None, sliding_window=None,
@@ -469,9 +478,14 @@ class MultiHeadAttention(Layer):
 
     def call(self, inputs, query_mask=None, value_mask=None, key_mask=None,
              attention_mask=None, return_attention_scores=False, training=None,
-             use_causal_mask=False):
+             use_causal_mask=False, mask=None):
         query, value = inputs[0], inputs[1]
         key = inputs[2] if len(inputs) > 2 else value
+        if mask is not None:  # a functional model's implicit masks, one per tensor passed
+            implicit = list(mask) + [None] * (3 - len(mask))
+            query_mask = implicit[0] if query_mask is None else query_mask
+            value_mask = implicit[1] if value_mask is None else value_mask
+            key_mask = implicit[2] if key_mask is None else key_mask
         self._check_shapes(query.shape, value.shape, key.shape)
         mask = self._attention_mask(query.shape, value.shape, query_mask, value_mask, key_mask,
                                     attention_mask, use_causal_mask)
@@ -485,6 +499,12 @@ class MultiHeadAttention(Layer):
             output = ops.multiply(output, gate)
         output = self.output_dense(output)
         return (output, scores) if return_attention_scores else output
+
+    def compute_mask(self, inputs, previous_mask=None):
+        """The query's mask (Keras sets it on the attention output)."""
+        if not previous_mask or previous_mask[0] is None:
+            return None
+        return _mask_array(previous_mask[0], "query_mask", self)
 
     def _attention_mask(self, query_shape, value_shape, query_mask, value_mask, key_mask,
                         attention_mask, use_causal_mask):
