@@ -309,3 +309,11 @@ def test_implicit_masks_match_keras(kind, rng):
     np.testing.assert_allclose(ours.predict(tokens, verbose=0),
                                np.asarray(theirs.predict(tokens, verbose=0)),
                                rtol=1e-5, atol=1e-5)
+
+
+def test_symbolic_masks_are_refused_when_the_model_is_built():
+    x, mask = keras.Input((4, 6)), keras.Input((4, 4))
+    with pytest.raises(TypeError, match="attention_mask"):
+        MultiHeadAttention(2, 3)(x, x, attention_mask=mask)
+    with pytest.raises(TypeError, match="mask"):
+        Attention()([x, x], mask=[None, keras.Input((4,))])

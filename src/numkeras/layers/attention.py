@@ -60,6 +60,15 @@ def _mask_array(mask, argument: str, layer: Layer, expected: tuple | None = None
     return values
 
 
+def _refuse_symbolic_masks(layer: Layer, kwargs: dict) -> None:
+    """A mask that is itself a symbolic tensor would need its own graph edge: refused when the
+    model is built, not when it first runs."""
+    for argument, value in kwargs.items():
+        for leaf in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(leaf, KerasTensor):
+                _mask_array(leaf, argument, layer)  # raises, naming the argument
+
+
 def _causal_mask(query_length: int, value_length: int) -> np.ndarray:
     """``(1, Tq, Tv)``: query step i sees value steps j <= i (Keras's row >= column)."""
     rows = np.arange(query_length)[:, None]
@@ -213,6 +222,7 @@ class Attention(Layer):
         return _mask_array(previous_mask[0], "mask[0] (query_mask)", self)
 
     def _symbolic_call(self, inputs, training, kwargs):
+        _refuse_symbolic_masks(self, kwargs)
         # The output shape depends on return_attention_scores, which compute_output_shape
         # (called with shapes only) cannot see.
         self._scores_requested = bool(kwargs.get("return_attention_scores"))
@@ -423,6 +433,7 @@ class MultiHeadAttention(Layer):
         return super().__call__(inputs, training=training, **kwargs)
 
     def _symbolic_call(self, inputs, training, kwargs):
+        _refuse_symbolic_masks(self, kwargs)
         self._scores_requested = bool(kwargs.get("return_attention_scores"))
         try:
             return super()._symbolic_call(inputs, training, kwargs)
