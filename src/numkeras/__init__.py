@@ -31,6 +31,13 @@ _ATTRIBUTES = {
     "Tensor": ("numkeras.backprop", "Tensor"),
     "Variable": ("numkeras.backprop", "Variable"),
     "load_model": ("numkeras.models", "load_model"),
+    # Keras 3's top-level base classes (issue 12)
+    "Layer": ("numkeras.layers", "Layer"),
+    "Loss": ("numkeras.losses", "Loss"),
+    "Metric": ("numkeras.metrics", "Metric"),
+    "Optimizer": ("numkeras.optimizers", "Optimizer"),
+    "InputSpec": ("numkeras.layers", "InputSpec"),
+    "KerasTensor": ("numkeras.layers", "KerasTensor"),
 }
 
 __all__ = sorted(_SUBMODULES + tuple(_ATTRIBUTES))

@@ -137,3 +137,40 @@ def make_rng(seed: int | None = None) -> np.random.Generator:
     if seed is not None:
         return np.random.default_rng(seed)
     return np.random.default_rng(_seed_sequence.spawn(1)[0])
+
+
+# ----- Keras 3 settings that scripts set and numkeras has no use for (accepted, recorded) -----
+_FLAGS = {"traceback_filtering": True, "interactive_logging": True}
+
+
+def backend() -> str:
+    """The backend's name, as ``keras.config.backend()``: numkeras computes with NumPy."""
+    return "numpy"
+
+
+def enable_traceback_filtering() -> None:
+    """Accepted (numkeras's tracebacks are not filtered)."""
+    _FLAGS["traceback_filtering"] = True
+
+
+def disable_traceback_filtering() -> None:
+    """Accepted (numkeras's tracebacks are never filtered)."""
+    _FLAGS["traceback_filtering"] = False
+
+
+def is_traceback_filtering_enabled() -> bool:
+    return _FLAGS["traceback_filtering"]
+
+
+def enable_interactive_logging() -> None:
+    """Accepted; progress is printed as ``verbose`` says."""
+    _FLAGS["interactive_logging"] = True
+
+
+def disable_interactive_logging() -> None:
+    """Accepted; progress is printed as ``verbose`` says."""
+    _FLAGS["interactive_logging"] = False
+
+
+def is_interactive_logging_enabled() -> bool:
+    return _FLAGS["interactive_logging"]

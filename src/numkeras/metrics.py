@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from numkeras import config, losses
-from numkeras.backprop import Tensor, no_grad
+from numkeras.backprop import Tensor, Variable, no_grad
 from numkeras.utils import naming
 from numkeras.utils.registry import deserialize_object, lookup, serialize_object
 
@@ -80,10 +80,58 @@ class Metric:
     ('largest', 2.0)
     """
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # A user's Keras 3 metric returns its state variable (or a Tensor) from result();
+        # logs, History and the progress bar want a float, as Keras's logs hold.
+        if not cls.__module__.startswith("numkeras.") and "result" in vars(cls):
+            cls.result = _as_python_result(vars(cls)["result"])
+
     def __init__(self, name=None, dtype=None):
         self.name = name or naming.unique_name(naming.to_snake_case(type(self).__name__))
         self.dtype = np.dtype(dtype or config.floatx()).name
-        self.reset_state()
+        self._variables = []
+        try:
+            self.reset_state()
+        except AttributeError:
+            # A Keras 3 subclass makes its state variables after super().__init__(); their
+            # initializers give the first state.
+            pass
+
+    def add_variable(self, shape=(), initializer="zeros", dtype=None, aggregation="sum",
+                     name=None):
+        """A state variable of the metric (Keras 3), e.g. a running count:
+
+        >>> class Count(Metric):
+        ...     def __init__(self, name="count"):
+        ...         super().__init__(name=name)
+        ...         self.total = self.add_variable(shape=(), name="total")
+        ...     def update_state(self, y_true, y_pred, sample_weight=None):
+        ...         self.total.assign_add(float(len(y_true)))
+        ...     def result(self):
+        ...         return self.total.value
+        >>> m = Count(); m.update_state([1, 2], [1, 2]); m.variables
+        [<Variable path=count/total, shape=(), dtype=float32>]
+        """
+        from numkeras import initializers
+
+        dtype = dtype or self.dtype
+        value = initializers.get(initializer, "initializer")(tuple(shape), dtype=dtype)
+        variable = Variable(value, dtype=dtype, trainable=False, name=name or "variable")
+        variable.path = f"{self.name}/{variable.name}"
+        self._variables.append(variable)
+        return variable
+
+    def add_weight(self, name=None, shape=(), initializer="zeros", dtype=None,
+                   aggregation="sum"):
+        """``add_variable`` under its tf.keras name."""
+        return self.add_variable(shape=shape, initializer=initializer, dtype=dtype,
+                                 aggregation=aggregation, name=name)
+
+    @property
+    def variables(self) -> list:
+        """The state variables made by ``add_variable``/``add_weight``."""
+        return list(getattr(self, "_variables", []))
 
     def reset_state(self) -> None:
         """Forget everything accumulated (called at the start of each epoch)."""
@@ -113,6 +161,20 @@ class Metric:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r}>"
+
+
+def _as_python_result(result):
+    def wrapped(self):
+        value = result(self)
+        if isinstance(value, Tensor):
+            value = value.data
+        if isinstance(value, (np.ndarray, np.generic)) and np.size(value) == 1:
+            return float(value)
+        return value
+
+    wrapped.__wrapped__ = result
+    wrapped.__doc__ = result.__doc__
+    return wrapped
 
 
 class Mean(Metric):

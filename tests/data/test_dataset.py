@@ -185,3 +185,33 @@ def test_fit_on_generators_and_sequences():
     assert model.predict(Batches(), verbose=0).shape == (40, 3)
     loss = model.evaluate(iter([(x, y)]), verbose=0)
     assert isinstance(loss, list) and len(loss) == 2
+
+
+def test_fit_on_a_keras_pydataset_subclass():
+    x, y = _arrays()
+    calls = []
+
+    class Batches(keras.utils.PyDataset):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+
+        def __len__(self):
+            return 5
+
+        def __getitem__(self, index):
+            calls.append(index)
+            rows = slice(index * 8, (index + 1) * 8)
+            return x[rows], y[rows]
+
+        def on_epoch_begin(self):
+            calls.append("begin")
+
+    data = Batches(workers=2, use_multiprocessing=False)
+    assert data.workers == 2 and data.num_batches == 5
+    model = _model()
+    model.fit(data, epochs=2, verbose=0, shuffle=True)
+    assert calls.count("begin") == 2 and sorted(calls[1:6]) == [0, 1, 2, 3, 4]
+    assert calls[1:6] != [0, 1, 2, 3, 4] or calls[7:12] != [0, 1, 2, 3, 4]  # shuffled order
+    assert issubclass(keras.utils.Sequence, keras.utils.PyDataset)
+    assert keras.utils.unpack_x_y_sample_weight((x, y)) == (x, y, None)
+    assert keras.utils.pack_x_y_sample_weight(x) is x

@@ -298,3 +298,58 @@ def test_train_on_batch_and_errors_of_custom_steps():
     bad.compile(optimizer="sgd")
     with pytest.raises(TypeError, match="must return a dict"):
         bad.fit(x, y, verbose=0)
+
+
+# --- Keras 3 guide "Training & evaluation with the built-in methods": a custom Metric ---
+class CategoricalTruePositives(keras.metrics.Metric):
+    def __init__(self, name="categorical_true_positives", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.true_positives = self.add_variable(
+            shape=(), name="ctp", initializer="zeros"
+        )
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = np.reshape(np.argmax(y_pred, axis=1), (-1, 1))
+        values = np.asarray(y_true, "int32").reshape(-1, 1) == y_pred.astype("int32")
+        values = values.astype("float32")
+        if sample_weight is not None:
+            values = values * np.asarray(sample_weight, "float32").reshape(-1, 1)
+        self.true_positives.assign_add(np.sum(values))
+
+    def result(self):
+        return self.true_positives.value
+
+    def reset_state(self):
+        # The state of the metric will be reset at the start of each epoch.
+        self.true_positives.assign(0.0)
+
+
+def test_custom_metric_with_add_variable_in_fit():
+    rng = np.random.default_rng(0)
+    x, y = rng.random((64, 8)).astype("float32"), rng.integers(0, 3, 64)
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=[CategoricalTruePositives()])
+    history = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    counts = history.history["categorical_true_positives"]
+    assert all(isinstance(c, float) and 0 <= c <= 64 and c == int(c) for c in counts)
+    metric = model.metrics[1]
+    assert metric.variables == [metric.true_positives]
+    expected = float(np.sum(model.predict(x, verbose=0).argmax(1) == y))
+    assert model.evaluate(x, y, verbose=0, return_dict=True)[
+        "categorical_true_positives"] == expected
+
+
+def test_top_level_names_and_config_flags():
+    assert keras.Layer is keras.layers.Layer and keras.Metric is keras.metrics.Metric
+    assert keras.Loss is keras.losses.Loss and keras.Optimizer is keras.optimizers.Optimizer
+    keras.config.disable_traceback_filtering()
+    assert not keras.config.is_traceback_filtering_enabled()
+    keras.config.enable_traceback_filtering()
+    assert keras.config.backend() == "numpy"
+    v = keras.Variable(initializer="ones", shape=(2, 3), name="w")
+    assert v.shape == (2, 3) and v.dtype == np.float32 and v.name == "w"
+    assert keras.Variable(keras.initializers.Zeros(), shape=(2,), dtype="float64").dtype \
+        == np.float64
+    with pytest.raises(ValueError, match="shape"):
+        keras.Variable("zeros")

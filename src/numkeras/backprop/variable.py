@@ -52,7 +52,7 @@ class Variable(Tensor):
     ``autocast``, ``aggregation`` and ``synchronization`` are accepted for Keras's signature and
     have no effect (one device, one float type).
 
-    >>> v = Variable(np.zeros(2), name="v")
+    >>> v = Variable([0.0, 0.0], name="v")
     >>> v.assign_add([1.0, 2.0]).numpy().tolist(), v.dtype
     ([1.0, 2.0], dtype('float32'))
     >>> (v * 2).data.tolist()

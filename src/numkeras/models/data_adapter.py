@@ -12,9 +12,10 @@ Two things Keras 3 users write that the array loops of ``training.py`` do not co
   overridden is decided once per ``fit``/``evaluate`` (:func:`train_step_function`), so the
   built-in step keeps its direct call.
 
->>> from numkeras.models.data_adapter import unpack_x_y_sample_weight
->>> unpack_x_y_sample_weight((1, 2))
-(1, 2, None)
+>>> from numkeras.models.data_adapter import is_batch_source
+>>> from numkeras.data import Dataset
+>>> is_batch_source(Dataset.range(3)), is_batch_source([1, 2, 3])
+(True, False)
 """
 
 from __future__ import annotations
@@ -25,34 +26,7 @@ from numkeras import callbacks as callbacks_module
 from numkeras import config
 from numkeras.backprop import Tensor
 from numkeras.data import Dataset
-
-
-# ----- packing, as keras.utils.(un)pack_x_y_sample_weight -----
-
-
-def unpack_x_y_sample_weight(data):
-    """``(x, y, sample_weight)`` from ``x``, ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)``."""
-    if isinstance(data, list):
-        data = tuple(data)
-    if not isinstance(data, tuple):
-        return data, None, None
-    if len(data) == 1:
-        return data[0], None, None
-    if len(data) == 2:
-        return data[0], data[1], None
-    if len(data) == 3:
-        return data
-    raise ValueError(f"Data is expected to be (x,), (x, y) or (x, y, sample_weight), found a "
-                     f"tuple of {len(data)} items.")
-
-
-def pack_x_y_sample_weight(x, y=None, sample_weight=None):
-    """The inverse of :func:`unpack_x_y_sample_weight` (what a custom ``train_step`` gets)."""
-    if y is None:
-        return (x,) if isinstance(x, (tuple, list)) else x
-    if sample_weight is None:
-        return (x, y)
-    return (x, y, sample_weight)
+from numkeras.utils.py_dataset import pack_x_y_sample_weight, unpack_x_y_sample_weight
 
 
 # ----- overridden steps -----
@@ -69,7 +43,7 @@ def train_step_function(model):
         model.train_step(pack_x_y_sample_weight(x, y, sample_weight)))
 
 
-def test_step_function(model):
+def evaluate_step_function(model):
     """As :func:`train_step_function`, for ``test_step``."""
     from numkeras.models.training import Trainer
 
@@ -226,6 +200,8 @@ class BatchSource:
 
     def epoch(self):
         """The batches of one epoch, each as ``(x, y, sample_weight)`` of arrays."""
+        if _is_sequence(self.source) and hasattr(self.source, "on_epoch_begin"):
+            self.source.on_epoch_begin()
         if self.steps is None or self._iterator is None:
             self._iterator = self._new_pass()
         taken = 0
@@ -355,7 +331,7 @@ def evaluate(model, source, verbose, steps, callbacks, return_dict):
         list(callbacks or []) + extra, model=model,
         params={"verbose": verbose, "epochs": 1, "steps": batches.known_steps})
     model._reset_metrics()
-    step_function = test_step_function(model)
+    step_function = evaluate_step_function(model)
     callback_list.call("on_test_begin", {})
     logs = {}
     for step, (x, y, sample_weight) in enumerate(batches.epoch()):

@@ -462,7 +462,7 @@ class Trainer:
             x, y, sample_weight = self._distribute.shard_arrays(x, y, sample_weight)
         self._reset_metrics()
         callback_list = callback_list or callbacks_module.CallbackList()
-        test_step = data_adapter.test_step_function(self)  # the model's own, if overridden
+        test_step = data_adapter.evaluate_step_function(self)  # the model's own, if overridden
         callback_list.call("on_test_begin", None)
         logs = {}
         take_x, take_y = _taker(x, config.floatx()), _taker(y)
@@ -551,7 +551,7 @@ class Trainer:
         self._assert_compiled("test_on_batch")
         x, y, sample_weight = self._prepare(x, y, sample_weight, "evaluate")
         self._reset_metrics()
-        logs = data_adapter.test_step_function(self)(_take(x, slice(None), _cast_type(x)),
+        logs = data_adapter.evaluate_step_function(self)(_take(x, slice(None), _cast_type(x)),
                                                      y, sample_weight)
         return _format_logs(logs, return_dict)
 

@@ -11,6 +11,9 @@ from numkeras.utils.image_utils import (
 from numkeras.utils.model_visualization import model_to_dot, plot_model
 from numkeras.utils.plotting import plot_gradient_flow, plot_history
 from numkeras.utils.progbar import Progbar
+from numkeras.utils.py_dataset import (
+    PyDataset, Sequence, pack_x_y_sample_weight, unpack_x_y_sample_weight,
+)
 from numkeras.utils.sequence_utils import pad_sequences
 
 
@@ -19,7 +22,8 @@ def clear_session() -> None:
     naming.reset()
 
 
-__all__ = ["GradientCheck", "Progbar", "check_gradients", "clear_session", "normalize",
+__all__ = ["GradientCheck", "Progbar", "PyDataset", "Sequence", "pack_x_y_sample_weight",
+           "unpack_x_y_sample_weight", "check_gradients", "clear_session", "normalize",
            "plot_gradient_flow", "plot_history", "set_random_seed", "to_categorical",
            "array_to_img", "image_dataset_from_directory", "img_to_array", "load_img",
            "save_img", "model_to_dot", "plot_model",
