@@ -326,10 +326,10 @@ def depthwise_conv2d(x, kernel, bias=None, *, strides=(1, 1), padding="valid",
 
     ``x`` is ``(N, H, W, C)``, ``kernel`` ``(kh, kw, C, M)``, ``bias`` ``(C*M,)`` or None;
     the output is ``(N, Ho, Wo, C*M)`` with output channel ``c*M + m`` made by filter
-    ``kernel[..., c, m]`` (Keras's order). One pass per kernel offset over the whole batch
-    (kh*kw broadcast products, no im2col: a channel's window is only kh*kw numbers, too few
-    for a matrix product to pay). The VJP walks the offsets again: the input gradient adds
-    ``g @ kernel[a, b]`` back at each shift, the kernel gradient sums ``x * g`` per offset.
+    ``kernel[..., c, m]`` (Keras's order). One multiply-add per kernel offset and multiplier
+    over the whole batch (no im2col: a channel's window is only kh*kw numbers, too few for a
+    matrix product to pay). The VJP walks the offsets again: the input gradient adds
+    ``g * kernel[a, b]`` back at each shift, the kernel gradient sums ``x * g`` per offset.
 
     >>> import numpy as np
     >>> y = depthwise_conv2d(np.ones((1, 3, 3, 2)), np.ones((2, 2, 2, 3)))
@@ -347,23 +347,31 @@ def depthwise_conv2d(x, kernel, bias=None, *, strides=(1, 1), padding="valid",
     index = _offset_slices((kh, kw), strides, dilation, out_hw)
     taps = kernel.reshape(kh * kw, channels, multiplier)
     dtype = np.result_type(x, kernel, *([] if bias is None else [bias]))
-    out = np.zeros((x.shape[0], *out_hw, channels, multiplier), dtype)  # (N, Ho, Wo, C, M)
-    with _scratch.arrays((out.shape, dtype)) as (term,):
-        for k, where in enumerate(index):
-            out += np.multiply(xp[where][..., None], taps[k], out=term)
-    out = out.reshape(x.shape[0], *out_hw, channels * multiplier)
+    # One (N, Ho, Wo, C) plane per multiplier, so every product runs over contiguous channels
+    # (a trailing axis of M measured 4x slower); interleaved into c*M + m at the end.
+    planes = np.empty((multiplier, x.shape[0], *out_hw, channels), dtype)
+    with _scratch.arrays((planes.shape[1:], dtype)) as (term,):
+        for m, plane in enumerate(planes):
+            np.multiply(xp[index[0]], taps[0, :, m], out=plane)
+            for k, where in enumerate(index[1:], start=1):
+                plane += np.multiply(xp[where], taps[k, :, m], out=term)
+    out = planes[0] if multiplier == 1 else np.moveaxis(planes, 0, -1).reshape(
+        x.shape[0], *out_hw, channels * multiplier)
     if bias is not None:
         out += bias
 
     def vjp(g, needs):
         g5 = g.reshape(g.shape[:3] + (channels, multiplier))  # (N, Ho, Wo, C, M)
+        g_planes = [np.ascontiguousarray(g5[..., m]) for m in range(multiplier)]
         gxp = np.zeros(xp.shape, np.result_type(g, kernel)) if needs[0] else None
         g_taps = np.empty(taps.shape, np.result_type(g, x)) if needs[1] else None
-        for k, where in enumerate(index):
-            if needs[0]:
-                gxp[where] += np.einsum("nhwcm,cm->nhwc", g5, taps[k])
-            if needs[1]:
-                g_taps[k] = np.einsum("nhwc,nhwcm->cm", xp[where], g5)
+        with _scratch.arrays((planes.shape[1:], np.result_type(g, kernel))) as (term,):
+            for k, where in enumerate(index):
+                for m, g_plane in enumerate(g_planes):
+                    if needs[0]:
+                        gxp[where] += np.multiply(g_plane, taps[k, :, m], out=term)
+                    if needs[1]:
+                        g_taps[k, :, m] = np.einsum("nhwc,nhwc->c", xp[where], g_plane)
         gb = g.sum(axis=(0, 1, 2)) if len(needs) > 2 and needs[2] else None
         gx = _crop(gxp, pads, x.shape) if needs[0] else None
         return gx, (g_taps.reshape(kernel.shape) if needs[1] else None), gb
