@@ -7,6 +7,7 @@ Scenarios:
           weights after every epoch, its History, evaluate and predict, and which files each
           process wrote; rank 0 pickles it all to OUT_DIR/result-<processes>.pkl.
   raise   process 1 raises during the second epoch (the run must abort, not hang).
+  die     process 1 is killed (SIGKILL) during the second epoch.
   backup  a fit with BackupAndRestore in OUT_DIR/backup; with a third argument ``kill`` rank 0
           raises after the second epoch's backup; the final weights go to OUT_DIR/final.pkl.
 """
@@ -110,10 +111,12 @@ def train(comm, out_dir):
             pickle.dump(gathered, handle)
 
 
-def fail(rank):
+def fail(rank, die=False):
     class Fail(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
             if epoch == 1 and rank == 1:
+                if die:  # no Python clean-up at all, as the OOM killer would do
+                    os.kill(os.getpid(), 9)
                 raise RuntimeError("deliberate failure on process 1")
 
     x, y = data(64)
@@ -143,8 +146,8 @@ def main():
     comm = distribution._world.comm
     if scenario == "train":
         train(comm, out_dir)
-    elif scenario == "raise":
-        fail(distribution.rank)
+    elif scenario in ("raise", "die"):
+        fail(distribution.rank, die=scenario == "die")
     elif scenario == "backup":
         backup(distribution.rank, out_dir, kill=sys.argv[3:] == ["kill"])
 

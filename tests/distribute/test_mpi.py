@@ -21,8 +21,11 @@ MPIEXEC = shutil.which("mpiexec", path=f"{pathlib.Path(sys.executable).parent}{o
 if MPIEXEC is None:
     pytest.skip("mpiexec not found (pip install 'numkeras[mpi]')", allow_module_level=True)
 
-# As root (CI) Open MPI needs these; --oversubscribe: 2 processes even on a 1-core machine.
+# As root (CI) Open MPI needs the first two; --oversubscribe: 2 processes even on a 1-core
+# machine; yield_when_idle: a waiting process gives its core back instead of spinning (the
+# test machine's cores are shared with other work).
 ENV = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+       "OMPI_MCA_mpi_yield_when_idle": "1",
        "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
        "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
@@ -109,6 +112,13 @@ def test_a_process_that_raises_stops_the_run_with_a_clear_error(tmp_path):
     output = result.stdout + result.stderr
     assert "deliberate failure on process 1" in output
     assert "process 1 of 2 stopped with RuntimeError; aborting all 2 processes" in output
+
+
+def test_a_process_that_is_killed_ends_the_run(tmp_path):
+    start = time.monotonic()
+    result = run("die", tmp_path, timeout=60)
+    assert result.returncode != 0
+    assert time.monotonic() - start < 30
 
 
 def test_backup_and_restore_resumes_a_killed_run_to_the_same_final_weights(tmp_path):
