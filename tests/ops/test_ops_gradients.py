@@ -59,8 +59,10 @@ NOT_DIFFERENTIABLE = {
     "unravel_index", "one_hot", "multi_hot", "saturate_cast",
     # metadata and gradient stops
     "shape", "ndim", "size", "dtype", "is_tensor", "convert_to_numpy", "stop_gradient",
-    # factorisations whose gradients numkeras does not implement (Keras's JAX ones do)
-    "cholesky", "qr", "svd", "eigh", "eig", "lstsq", "lu_factor",
+    "nanargmax", "nanargmin", "histogram", "unique", "gcd", "lcm", "nextafter", "angle",
+    "matrix_rank", "bartlett", "blackman", "hamming", "hanning", "kaiser",
+    # gradients numkeras does not implement (Keras's JAX ones exist)
+    "cholesky", "qr", "svd", "eigh", "eig", "lstsq", "lu_factor", "pinv", "i0",
 }
 
 
@@ -106,6 +108,25 @@ GRADIENT_CASES.update({
     name: [(getattr(ops, name), [first(3, 2), second(3, 2)]),
            (getattr(ops, name), [first(3, 2), second(1, 2)])]
     for name, (first, second) in BINARY.items()})
+
+
+def _with_nans(x):
+    x = x.copy()
+    x[0, 1] = x[2, 3] = np.nan
+    return x
+
+
+@ops.custom_gradient
+def _softplus_with_custom_gradient(x):
+    # The guide's example: a hand-written gradient, here the exact one so the check applies.
+    e = ops.exp(x)
+
+    def grad(*args, upstream=None):
+        if upstream is None:
+            (upstream,) = args
+        return ops.multiply(upstream, 1.0 - 1.0 / ops.add(1, e))
+
+    return ops.log(1 + e), grad
 
 
 def _flat(parts):
@@ -256,6 +277,33 @@ GRADIENT_CASES.update({
     "dot_product_attention": [
         (lambda q, k, v: ops.dot_product_attention(q, k, v, is_causal=True),
          [normal(1, 3, 2, 2), normal(1, 3, 2, 2), normal(1, 3, 2, 2)])],
+    # NaN-skipping reductions (the NaNs get no gradient)
+    **{name: [(lambda x, n=name: getattr(ops, n)(x, axis=1), [_with_nans(distinct(3, 4))])]
+       for name in ("nanmedian", "nanprod", "nanvar", "nanstd", "nancumsum", "nancumprod")},
+    "nanquantile": [(lambda x: ops.nanquantile(x, 0.3, axis=1), [_with_nans(distinct(3, 4))])],
+    "nanpercentile": [(lambda x: ops.nanpercentile(x, 60.0), [_with_nans(distinct(3, 4))])],
+    "cdist": [(ops.cdist, [normal(2, 3, 2), normal(2, 4, 2)])],
+    "correlate": [(lambda a, b: ops.correlate(a, b, mode="same"), [normal(5), normal(3)]),
+                  (lambda a, b: ops.correlate(a, b, mode="full"), [normal(2), normal(4)])],
+    "corrcoef": [(ops.corrcoef, [normal(3, 5)])],
+    "ldexp": [(lambda x: ops.ldexp(x, np.array([1, -2, 3])), [normal(3)])],
+    "segment_prod": [(lambda x: ops.segment_prod(x, np.array([1, 0, 1])), [away(3, 2)])],
+    "slogdet": [(lambda x: ops.slogdet(x)[1], [SQ])],
+    "cholesky_inverse": [(ops.cholesky_inverse, [np.linalg.cholesky(SQ @ SQ.T)]),
+                         (lambda x: ops.cholesky_inverse(x, upper=True),
+                          [np.linalg.cholesky(SQ @ SQ.T).T])],
+    "scatter": [(lambda v: ops.scatter(np.array([[0, 1], [0, 1], [2, 0]]), v, (3, 2)),
+                 [normal(3)])],
+    "scatter_update": [
+        (lambda x, u: ops.scatter_update(x, np.array([[0, 1], [2, 0], [0, 1]]), u),
+         [normal(3, 2), normal(3)]),
+        (lambda x, u: ops.scatter_update(x, np.array([[1]]), u, reduction="add"),
+         [normal(3, 2), normal(1, 2)])],
+    "associative_scan": [(lambda x: ops.associative_scan(ops.multiply, x, axis=1),
+                          [normal(2, 3)]),
+                         (lambda x: ops.associative_scan(ops.add, x, reverse=True),
+                          [normal(3, 2)])],
+    "custom_gradient": [(lambda x: _softplus_with_custom_gradient(x), [normal(3)])],
     # control flow: the gradient flows through the functions they run
     "cond": [(lambda x: ops.cond(True, lambda: ops.sin(x), lambda: x), [normal(3)])],
     "switch": [(lambda x: ops.switch(1, [ops.exp, ops.cos], x), [normal(3)])],

@@ -81,7 +81,8 @@ def test_two_hundred_keras_names_are_covered_by_cases():
 
 # Ops taking Python functions (not storable as fixtures) are checked below by hand;
 # creation ops with unspecified contents likewise.
-HIGHER_ORDER = {"cond", "switch", "fori_loop", "while_loop", "map", "scan", "vectorized_map"}
+HIGHER_ORDER = {"cond", "switch", "fori_loop", "while_loop", "map", "scan", "vectorized_map",
+                "associative_scan", "custom_gradient"}
 # Keras 3.15's JAX sparsemax sums every cumulative sum inside the support to find its threshold
 # (rows with a support of 2 or more come out wrong, even all zeros), so ours is checked against
 # the formula of Martins and Astudillo (2016) instead: test_sparsemax_matches_its_definition.
@@ -192,6 +193,27 @@ def test_control_flow_ops():
     assert [p.data.tolist() for p in pairs] == [[0, 2], [1, 3]]
     carry, ys = ops.scan(lambda c, x: (c + x, c), 0, np.arange(4), reverse=True)
     assert carry.item() == 6 and ys.data.tolist() == [6, 5, 3, 0]
+    running = ops.associative_scan(lambda a, b: ops.maximum(a, b), np.array([[1, 3], [2, 0]]),
+                                   axis=1, reverse=True)
+    assert running.data.tolist() == [[3, 3], [2, 0]]
+    pair = ops.associative_scan(lambda a, b: (a[0] + b[0], a[1] * b[1]),
+                                (np.arange(1, 4), np.arange(1, 4)))
+    assert [t.data.tolist() for t in pair] == [[1, 3, 6], [1, 2, 6]]
+
+
+def test_custom_gradient_replaces_the_gradient():
+    from numkeras.backprop import Tensor
+
+    @ops.custom_gradient
+    def scaled(x, y):
+        return x * y, lambda upstream: (upstream * 10.0, None)
+
+    x, y = Tensor([1.0, 2.0], requires_grad=True), Tensor([3.0, 4.0], requires_grad=True)
+    out = scaled(x, y)
+    np.testing.assert_array_equal(out.data, [3.0, 8.0])
+    ops.sum(out).backward()
+    np.testing.assert_array_equal(x.grad, [10.0, 10.0])
+    assert y.grad is None
 
 
 def test_core_helpers():
@@ -224,7 +246,8 @@ def test_errors_name_the_argument_and_shapes():
                                     "numkeras.ops.nn", "numkeras.ops.math",
                                     "numkeras.ops.linalg", "numkeras.backprop.math_ops"])
 def test_docstring_examples(module):
-    result = doctest.testmod(importlib.import_module(module), extraglobs={"np": np})
+    result = doctest.testmod(importlib.import_module(module), extraglobs={"np": np},
+                             optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
 
 

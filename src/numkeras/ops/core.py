@@ -22,8 +22,9 @@ from numkeras.backprop import ops as _p
 from numkeras.backprop.tensor import Tensor
 
 __all__ = [
-    "cast", "cond", "convert_to_numpy", "convert_to_tensor", "dtype", "fori_loop", "is_tensor",
-    "map", "ndim", "saturate_cast", "scan", "shape", "size", "slice", "slice_update",
+    "associative_scan", "cast", "cond", "convert_to_numpy", "convert_to_tensor",
+    "custom_gradient", "dtype", "fori_loop", "is_tensor", "map", "ndim", "saturate_cast",
+    "scan", "scatter", "scatter_update", "shape", "size", "slice", "slice_update",
     "stop_gradient", "switch", "unstack", "vectorized_map", "while_loop",
 ]
 
@@ -350,3 +351,127 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
     if reverse:
         ys = ys[::-1]
     return carry, (_stack_results(ys) if ys and ys[0] is not None else None)
+
+
+def associative_scan(f, elems, reverse=False, axis=0):
+    """Running ``f``-combinations along ``axis``: ``out[i] = f(out[i - 1], elems[i])`` (from
+    the other end if ``reverse``); ``elems`` may be a nested structure of tensors. Evaluated
+    in order, which gives the same result as a parallel scan for an associative ``f``.
+
+    >>> associative_scan(lambda a, b: a + b, np.array([1, 2, 3])).numpy().tolist()
+    [1, 3, 6]
+    """
+    def move(tree, source, destination):
+        if isinstance(tree, (tuple, list)):
+            return type(tree)(move(t, source, destination) for t in tree)
+        if isinstance(tree, dict):
+            return {k: move(v, source, destination) for k, v in tree.items()}
+        from numkeras.ops.numpy import moveaxis
+
+        return moveaxis(tree, source, destination)
+
+    items = _unstack_leading(move(elems, axis, 0))
+    if reverse:
+        items = items[::-1]
+    results = [items[0]]
+    for item in items[1:]:
+        results.append(f(results[-1], item))
+    if reverse:
+        results = results[::-1]
+    return move(_stack_results(results), 0, axis)
+
+
+def scatter(indices, values, shape) -> Tensor:
+    """A tensor of zeros of ``shape`` with ``values`` added at ``indices`` (``(N, k)``
+    coordinates into the first ``k`` axes; repeated coordinates add up). Differentiable in
+    ``values``.
+
+    >>> scatter([[0, 1], [0, 1], [1, 0]], [1.0, 2.0, 5.0], (2, 2)).numpy().tolist()
+    [[0.0, 3.0], [5.0, 0.0]]
+    """
+    from numkeras.backprop.math_ops import segment_sum
+
+    index = np.asarray(value(indices)).astype(np.int64)
+    shape = tuple(int(n) for n in shape)
+    values = to_tensor(values)
+    index = index.reshape(-1, index.shape[-1])
+    k = index.shape[-1]
+    flat = np.ravel_multi_index(tuple(index.T), shape[:k])  # one row id per update
+    rows = _p.reshape(values, shape=(flat.size,) + shape[k:])
+    if values.dtype.kind not in "fc":
+        out = np.zeros((int(np.prod(shape[:k])),) + shape[k:], values.dtype)
+        np.add.at(out, flat, rows.data)
+        return constant(out.reshape(shape))
+    summed = segment_sum(rows, segment_ids=flat, num_segments=int(np.prod(shape[:k])))
+    return _p.reshape(summed, shape=shape)
+
+
+def scatter_update(inputs, indices, updates, reduction=None) -> Tensor:
+    """``inputs`` with the entries at ``indices`` (``(N, k)`` coordinates) replaced by
+    ``updates``, or combined with them by ``reduction`` ("add", "max", "min", "mul").
+    Differentiable in both for None and "add"; the others give constants.
+
+    >>> scatter_update(np.zeros((2, 2)), [[1, 1]], [7.0]).numpy().tolist()
+    [[0.0, 0.0], [0.0, 7.0]]
+    """
+    inputs, updates = to_tensor(inputs), to_tensor(updates)
+    index = np.asarray(value(indices)).astype(np.int64)
+    index = index.reshape(-1, index.shape[-1])
+    k = index.shape[-1]
+    flat = np.ravel_multi_index(tuple(index.T), inputs.shape[:k])
+    updates = _p.cast(updates, dtype=inputs.dtype) if updates.dtype != inputs.dtype else updates
+    rows = _p.reshape(updates, shape=(flat.size,) + inputs.shape[k:])
+    if reduction == "add":
+        return _p.add(inputs, scatter(index, rows, inputs.shape))
+    if reduction is None:
+        # The last update of a repeated coordinate wins; the others get no gradient.
+        last = np.unique(flat[::-1], return_index=True)[1]
+        keep = flat.size - 1 - last
+        hit = np.zeros(int(np.prod(inputs.shape[:k])), bool)
+        hit[flat] = True
+        mask = hit.reshape(inputs.shape[:k] + (1,) * (inputs.ndim - k))
+        placed = scatter(index[keep], _p.getitem(rows, index=keep), inputs.shape)
+        return _p.where(mask, placed, inputs)
+    combine = {"max": np.maximum, "min": np.minimum, "mul": np.multiply}.get(reduction)
+    if combine is None:
+        raise ValueError(f"scatter_update: reduction must be None, 'add', 'max', 'min' or "
+                         f"'mul', got {reduction!r}.")
+    out = inputs.data.copy().reshape((-1,) + inputs.shape[k:])
+    combine.at(out, flat, rows.data)
+    return constant(out.reshape(inputs.shape))
+
+
+def custom_gradient(f):
+    """Decorate ``f(*tensors) -> (y, grad_fn)`` so that the gradient of ``y`` is
+    ``grad_fn(upstream)`` (one gradient per tensor argument, or a single one), as Keras's
+    ``ops.custom_gradient``. ``f`` runs without recording its own graph.
+
+    >>> from numkeras.backprop import Tensor
+    >>> @custom_gradient
+    ... def clipped_identity(x):
+    ...     return x * 1.0, lambda upstream: upstream * 0.5
+    >>> x = Tensor([3.0], requires_grad=True)
+    >>> clipped_identity(x).backward(np.ones(1))
+    >>> x.grad
+    array([0.5])
+    """
+    from numkeras.backprop.tensor import no_grad, wrap_primitive
+
+    def forward(*arrays, **kwargs):
+        with no_grad():
+            y, grad_fn = f(*[Tensor(a) for a in arrays], **kwargs)
+
+        def vjp(g):
+            with no_grad():
+                grads = grad_fn(Tensor(g))
+            grads = grads if isinstance(grads, (tuple, list)) else (grads,)
+            return tuple(None if gr is None else value(gr) for gr in grads)
+
+        return value(y), vjp
+
+    op = wrap_primitive(forward, getattr(f, "__name__", "custom_gradient"))
+
+    def wrapper(*args, **kwargs):
+        return op(*[to_tensor(a) for a in args], **kwargs)
+
+    return wrapper

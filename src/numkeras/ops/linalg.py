@@ -20,8 +20,8 @@ from numkeras.ops.core import constant, to_float, value
 from numkeras.ops.numpy import _axis
 
 __all__ = [
-    "cholesky", "det", "eig", "eigh", "inv", "logdet", "lstsq", "lu_factor", "norm", "qr",
-    "solve", "solve_triangular", "svd",
+    "cholesky", "cholesky_inverse", "det", "eig", "eigh", "inv", "logdet", "lstsq", "lu_factor",
+    "matrix_rank", "norm", "pinv", "qr", "slogdet", "solve", "solve_triangular", "svd",
 ]
 
 
@@ -188,3 +188,41 @@ def lu_factor(x):
             a[k + 1:, k] /= a[k, k]
             a[k + 1:, k + 1:] -= np.outer(a[k + 1:, k], a[k, k + 1:])
     return constant(a.astype(to_float(x).dtype)), constant(pivots)
+
+
+def slogdet(x):
+    """``(sign, log|det|)``; the second is differentiable.
+
+    >>> [t.item() for t in slogdet([[0.0, 2.0], [3.0, 0.0]])]
+    [-1.0, 1.791759...]
+    """
+    x = _square(x, "slogdet")
+    determinant = _m.det(x)
+    return constant(np.sign(determinant.data)), _p.log(_p.abs(determinant))
+
+
+def pinv(x, rcond=None) -> Tensor:
+    """The Moore-Penrose pseudo-inverse (singular values below ``rcond`` times the largest
+    count as zero); no gradient."""
+    data = value(to_float(x))
+    cutoff = 1e-15 if rcond is None else rcond
+    return constant(np.linalg.pinv(data, rcond=cutoff).astype(data.dtype))
+
+
+def matrix_rank(x, tol=None) -> Tensor:
+    """The number of singular values above ``tol`` (int32)."""
+    return constant(np.linalg.matrix_rank(value(to_float(x)), tol=tol), "int32")
+
+
+def cholesky_inverse(x, upper=False) -> Tensor:
+    """The inverse of ``L @ L.T`` from its Cholesky factor ``L`` (``U.T @ U`` if ``upper``);
+    differentiable.
+
+    >>> cholesky_inverse([[2.0, 0.0], [1.0, 1.0]]).numpy().round(3).tolist()
+    [[0.5, -0.5], [-0.5, 1.0]]
+    """
+    factor = _square(x, "cholesky_inverse")
+    transposed = _p.transpose(factor, axes=tuple(range(factor.ndim - 2)) + (
+        factor.ndim - 1, factor.ndim - 2))
+    product = _p.matmul(transposed, factor) if upper else _p.matmul(factor, transposed)
+    return _m.inv(product)

@@ -18,7 +18,7 @@ from numkeras.ops.numpy import _axis, argsort, take_along_axis
 
 __all__ = [
     "erf", "erfc", "erfinv", "extract_sequences", "in_top_k", "logsumexp", "rsqrt",
-    "segment_max", "segment_min", "segment_sum", "top_k",
+    "segment_max", "segment_min", "segment_prod", "segment_sum", "top_k",
 ]
 
 
@@ -176,3 +176,23 @@ def extract_sequences(x, sequence_length, sequence_stride) -> Tensor:
     index = (np.arange(frames)[:, None] * int(sequence_stride)
              + np.arange(int(sequence_length))[None, :])
     return _p.getitem(x, index=(Ellipsis, index))
+
+
+def segment_prod(data, segment_ids, num_segments=None, sorted=False) -> Tensor:  # noqa: A002
+    """Products of ``data``'s rows grouped by ``segment_ids`` (1 for an empty segment).
+    Differentiable for non-zero ``data``: the product is ``exp`` of a segment sum of
+    ``log |data|``, with the sign counted apart.
+
+    >>> segment_prod([2.0, 3.0, -4.0], [0, 0, 1])
+    Tensor([ 6., -4.], dtype=float32)
+    """
+    data, ids, count = _segments(data, segment_ids, num_segments, "segment_prod")
+    if data.dtype.kind not in "fc" or (data.data == 0).any():
+        out = np.ones((count,) + data.shape[1:], data.dtype)
+        np.multiply.at(out, ids, data.data)
+        return constant(out)
+    magnitude = _p.exp(_m.segment_sum(_p.log(_p.abs(data)), segment_ids=ids,
+                                      num_segments=count))
+    negatives = np.zeros((count,) + data.shape[1:], np.int64)
+    np.add.at(negatives, ids, (data.data < 0).astype(np.int64))
+    return _p.multiply(magnitude, np.where(negatives % 2, -1, 1).astype(data.dtype))

@@ -50,7 +50,9 @@ __all__ = [
     # reductions
     "all", "amax", "amin", "any", "argmax", "argmin", "average", "count_nonzero", "cumprod",
     "cumsum", "max", "mean", "median", "min", "nanmax", "nanmean", "nanmin", "nansum",
-    "percentile", "prod", "ptp", "quantile", "std", "sum", "var",
+    "percentile", "prod", "ptp", "quantile", "std", "sum", "var", "nanargmax", "nanargmin",
+    "nancumprod", "nancumsum", "nanmedian", "nanpercentile", "nanprod", "nanquantile",
+    "nanstd", "nanvar",
     # shape
     "append", "array_split", "broadcast_to", "concatenate", "diag", "diagflat", "diagonal",
     "diff", "dsplit", "dstack", "expand_dims", "flip", "fliplr", "flipud", "hsplit", "hstack",
@@ -69,6 +71,9 @@ __all__ = [
     # bitwise
     "bitwise_and", "bitwise_invert", "bitwise_not", "bitwise_or", "bitwise_xor",
     "bitwise_left_shift", "bitwise_right_shift", "left_shift", "right_shift",
+    # statistics, signals and number theory
+    "angle", "bartlett", "blackman", "cdist", "corrcoef", "correlate", "gcd", "hamming",
+    "hanning", "histogram", "i0", "kaiser", "lcm", "ldexp", "nextafter", "unique",
 ]
 
 
@@ -852,6 +857,10 @@ def quantile(x, q, axis=None, method="linear", keepdims=False) -> Tensor:
     >>> quantile([1.0, 2.0, 3.0, 4.0], 0.5)
     Tensor(2.5, dtype=float32)
     """
+    return _quantile(x, q, axis, method, keepdims, skip_nan=False)
+
+
+def _quantile(x, q, axis, method, keepdims, skip_nan: bool) -> Tensor:
     methods = ("linear", "lower", "higher", "midpoint", "nearest")
     if method not in methods:
         raise ValueError(f"quantile: method must be one of {methods}, got {method!r}.")
@@ -860,38 +869,41 @@ def quantile(x, q, axis=None, method="linear", keepdims=False) -> Tensor:
     if np.any((qs < 0) | (qs > 1)):
         raise ValueError(f"quantile: q must lie in [0, 1], got {qs.tolist()}.")
     axis = _axis(axis)
-    if axis is None or isinstance(axis, tuple):
-        # Several axes: moved last and merged into one.
-        axes = list(range(x.ndim)) if axis is None else [a % x.ndim for a in axis]
-        rest = [a for a in range(x.ndim) if a not in axes]
-        moved = _p.transpose(x, axes=tuple(rest + axes))
-        flat, axis_ = _p.reshape(moved, shape=moved.shape[:len(rest)] + (-1,)), len(rest)
-    else:
-        flat, axis_ = x, axis % x.ndim
-    ordered = moveaxis(sort(flat, axis=axis_), axis_, -1)  # (..., n)
+    axes = list(range(x.ndim)) if axis is None else [
+        a % x.ndim for a in (axis if isinstance(axis, tuple) else (axis,))]
+    rest = [a for a in range(x.ndim) if a not in axes]
+    # The reduced axes moved last and merged into one: (..., n).
+    moved = _p.transpose(x, axes=tuple(rest + axes))
+    flat = _p.reshape(moved, shape=moved.shape[:len(rest)] + (-1,))
+    ordered = sort(flat, axis=-1)  # NaNs sort last
     n = ordered.shape[-1]
-    position = qs * (n - 1)
-    low = np.floor(position).astype(np.int64)
-    high = np.minimum(low + 1, n - 1)
+    counts = (np.sum(~np.isnan(flat.data), axis=-1, keepdims=True) if skip_nan
+              else np.full(flat.shape[:-1] + (1,), n))  # (..., 1) values to choose from
+    position = qs.reshape(-1) * (counts - 1)  # (..., nq)
+    low = np.floor(position)
     frac = position - low
+    high = np.minimum(low + 1, counts - 1)
     if method == "lower":
         high, frac = low, np.zeros_like(frac)
     elif method == "higher":
-        low, frac = np.ceil(position).astype(np.int64), np.zeros_like(frac)
-        high = low
+        low = high = np.ceil(position)
+        frac = np.zeros_like(frac)
     elif method == "midpoint":
         frac = np.where(frac > 0, 0.5, 0.0)
     elif method == "nearest":
-        low = np.round(position).astype(np.int64)  # halves to even, as NumPy
-        high, frac = low, np.zeros_like(frac)
-    lo = _p.getitem(ordered, index=(Ellipsis, low))  # (..., *q.shape)
-    hi = _p.getitem(ordered, index=(Ellipsis, high))
+        low = high = np.round(position)  # halves to even, as NumPy
+        frac = np.zeros_like(frac)
+    empty = np.broadcast_to(counts == 0, position.shape)  # all NaN: the result is NaN
+    low, high = (np.clip(i, 0, n - 1).astype(np.int64) for i in (low, high))
+    lo = take_along_axis(ordered, low, axis=-1)
+    hi = take_along_axis(ordered, high, axis=-1)
     out = _p.add(lo, _p.multiply(_p.subtract(hi, lo), frac.astype(x.dtype)))
-    out = moveaxis(out, tuple(range(out.ndim - qs.ndim, out.ndim)), tuple(range(qs.ndim)))
+    if empty.any():
+        out = _p.where(empty, np.asarray(np.nan, x.dtype), out)
+    out = _p.reshape(out, shape=out.shape[:-1] + qs.shape)
+    out = moveaxis(out, tuple(range(len(rest), out.ndim)), tuple(range(qs.ndim)))
     if keepdims:
-        reduced = range(x.ndim) if axis is None else [
-            a % x.ndim for a in (axis if isinstance(axis, tuple) else (axis,))]
-        kept = tuple(1 if a in reduced else n for a, n in enumerate(x.shape))
+        kept = tuple(1 if a in axes else size for a, size in enumerate(x.shape))
         out = _p.reshape(out, shape=qs.shape + kept)
     return out
 
@@ -904,6 +916,77 @@ def percentile(x, q, axis=None, method="linear", keepdims=False) -> Tensor:
 def median(x, axis=None, keepdims=False) -> Tensor:
     """The median along ``axis`` (the mean of the two middle values for even lengths)."""
     return quantile(x, 0.5, axis=axis, keepdims=keepdims)
+
+
+def nanquantile(x, q, axis=None, method="linear", keepdims=False) -> Tensor:
+    """:func:`quantile` of the values that are not NaN (NaN where there are none)."""
+    return _quantile(x, q, axis, method, keepdims, skip_nan=True)
+
+
+def nanpercentile(x, q, axis=None, method="linear", keepdims=False) -> Tensor:
+    """:func:`percentile` of the values that are not NaN."""
+    return nanquantile(x, np.asarray(value(q), np.float64) / 100.0, axis, method, keepdims)
+
+
+def nanmedian(x, axis=None, keepdims=False) -> Tensor:
+    """:func:`median` of the values that are not NaN.
+
+    >>> nanmedian([1.0, np.nan, 3.0])
+    Tensor(2., dtype=float32)
+    """
+    return nanquantile(x, 0.5, axis=axis, keepdims=keepdims)
+
+
+def nanprod(x, axis=None, keepdims=False) -> Tensor:
+    """:func:`prod` treating NaNs as 1."""
+    return _nan_reduce(lambda t, **kw: _m.prod(t, **kw), x, axis, keepdims, 1.0)
+
+
+def nanvar(x, axis=None, keepdims=False) -> Tensor:
+    """:func:`var` of the values that are not NaN."""
+    x, axis = to_float(x), _axis(axis)
+    valid = ~np.isnan(x.data)
+    # NaNs replaced before the square: a NaN inside a where's unused branch would still turn
+    # its gradient into NaN (0 * NaN).
+    clean = _p.where(valid, x, np.zeros((), x.dtype))
+    centred = _p.where(valid, _p.subtract(clean, nanmean(x, axis, keepdims=True)),
+                       np.zeros((), x.dtype))
+    squares = _p.multiply(centred, centred)
+    count = np.sum(valid, axis=axis, keepdims=keepdims).astype(x.dtype)
+    return _p.divide(_p.sum(squares, axis=axis, keepdims=keepdims), count)
+
+
+def nanstd(x, axis=None, keepdims=False) -> Tensor:
+    """:func:`std` of the values that are not NaN."""
+    return _p.sqrt(nanvar(x, axis, keepdims))
+
+
+def nancumsum(x, axis=None, dtype=None) -> Tensor:
+    """:func:`cumsum` treating NaNs as 0."""
+    x = to_tensor(x)
+    return cumsum(_p.where(np.isnan(x.data), np.zeros((), x.dtype), x) if x.dtype.kind == "f"
+                  else x, axis, dtype)
+
+
+def nancumprod(x, axis=None, dtype=None) -> Tensor:
+    """:func:`cumprod` treating NaNs as 1."""
+    x = to_tensor(x)
+    return cumprod(_p.where(np.isnan(x.data), np.ones((), x.dtype), x) if x.dtype.kind == "f"
+                   else x, axis, dtype)
+
+
+def nanargmax(x, axis=None, keepdims=False) -> Tensor:
+    """:func:`argmax` ignoring NaNs."""
+    data = value(x)
+    return argmax(np.where(np.isnan(data), -np.inf, data) if data.dtype.kind == "f" else data,
+                  axis, keepdims)
+
+
+def nanargmin(x, axis=None, keepdims=False) -> Tensor:
+    """:func:`argmin` ignoring NaNs."""
+    data = value(x)
+    return argmin(np.where(np.isnan(data), np.inf, data) if data.dtype.kind == "f" else data,
+                  axis, keepdims)
 
 
 # ----- shape -----
@@ -1545,3 +1628,168 @@ def vander(x, N=None, increasing=False) -> Tensor:  # noqa: N803 - Keras's argum
     if x.dtype.kind in "iu":
         return constant(np.power(x.data[:, None], exponents))
     return _p.power(column, exponents.astype(x.dtype))
+
+
+# ----- statistics, signals and number theory -----
+
+
+def cdist(x, y) -> Tensor:
+    """Euclidean distances between the rows of ``x`` ``(..., m, d)`` and ``y`` ``(..., n, d)``:
+    ``(..., m, n)``.
+
+    >>> cdist([[0.0, 0.0], [1.0, 1.0]], [[1.0, 0.0]])
+    Tensor([[1.],
+            [1.]], dtype=float32)
+    """
+    a, b = (to_float(t) for t in _float_pair(x, y))
+    gaps = _p.subtract(expand_dims(a, -2), expand_dims(b, -3))  # (..., m, n, d)
+    return _p.sqrt(_p.sum(_p.multiply(gaps, gaps), axis=-1))
+
+
+def correlate(x1, x2, mode="valid") -> Tensor:
+    """The cross-correlation of two 1-D tensors: ``out[k] = sum_n x1[n + k] * x2[n]``
+    (``mode``: 'valid', 'same' or 'full', as NumPy's).
+
+    >>> correlate([1.0, 2.0, 3.0], [0.0, 1.0])
+    Tensor([2., 3.], dtype=float32)
+    """
+    a, b = (to_float(t) for t in _float_pair(x1, x2))
+    if a.ndim != 1 or b.ndim != 1:
+        raise ValueError(f"correlate needs two 1-D tensors, got shapes {a.shape} and {b.shape}.")
+    swapped = a.shape[0] < b.shape[0]  # NumPy slides the shorter one over the longer
+    long, short = (b, a) if swapped else (a, b)
+    n = short.shape[0]
+    pads = {"valid": (0, 0), "same": (n // 2, n - 1 - n // 2), "full": (n - 1, n - 1)}
+    if mode not in pads:
+        raise ValueError(f"correlate: mode must be 'valid', 'same' or 'full', got {mode!r}.")
+    padded = _p.pad(long, pad_width=(pads[mode],))
+    length = padded.shape[0] - n + 1
+    windows = _p.getitem(padded, index=np.arange(length)[:, None] + np.arange(n))  # (L, n)
+    out = _p.matmul(windows, short)
+    return flip(out) if swapped else out
+
+
+def corrcoef(x) -> Tensor:
+    """Pearson correlation coefficients of the rows of ``x`` (variables by observations)."""
+    x = to_float(x)
+    centred = _p.subtract(x, _p.mean(x, axis=-1, keepdims=True))
+    scale = _p.sqrt(_p.sum(_p.multiply(centred, centred), axis=-1, keepdims=True))
+    unit = _p.divide(centred, scale)
+    return _p.clip(_p.matmul(unit, _p.transpose(unit)), low=-1.0, high=1.0)
+
+
+def histogram(x, bins=10, range=None) -> tuple:  # noqa: A002 - Keras's argument name
+    """``(counts, edges)`` of the 1-D ``x`` in ``bins`` equal bins over ``range`` (both in
+    ``x``'s float dtype, as Keras's JAX backend gives them).
+
+    >>> histogram([0.0, 0.1, 1.0], bins=2)[0]
+    Tensor([2., 1.], dtype=float32)
+    """
+    data = np.asarray(value(to_float(x)))
+    if data.ndim != 1:
+        raise ValueError(f"histogram: input must be 1-dimensional, got shape {data.shape}.")
+    counts, edges = np.histogram(data, bins=int(bins), range=range)
+    return constant(counts.astype(data.dtype)), constant(edges.astype(data.dtype))
+
+
+def unique(x, sorted=True, return_index=False, return_inverse=False,  # noqa: A002
+           return_counts=False, axis=None, size=None, fill_value=None):
+    """The distinct values of ``x`` (sorted), optionally with the index of each one's first
+    occurrence, the inverse indices and the counts; ``size`` pads (with ``fill_value``, by
+    default the smallest value) or cuts the result to a fixed length.
+
+    >>> unique([3, 1, 3, 2])
+    Tensor([1, 2, 3], dtype=int32)
+    """
+    data = np.asarray(value(to_tensor(x)))
+    values, index, inverse, counts = np.unique(data, return_index=True, return_inverse=True,
+                                               return_counts=True, axis=axis)
+    if size is not None:
+        extra = int(size) - values.shape[0 if axis is None else axis]
+        take_n = np.arange(builtins.min(int(size), values.shape[0 if axis is None else axis]))
+        fill = values.min() if fill_value is None else fill_value
+        values = np.take(values, take_n, axis=0 if axis is None else axis)
+        index, counts = index[take_n], counts[take_n]
+        if extra > 0:
+            pad_shape = list(values.shape)
+            pad_shape[0 if axis is None else axis] = extra
+            values = np.concatenate([values, np.full(pad_shape, fill, values.dtype)],
+                                    axis=0 if axis is None else axis)
+            index = np.concatenate([index, np.zeros(extra, index.dtype)])
+            counts = np.concatenate([counts, np.zeros(extra, counts.dtype)])
+    out = [constant(values)]
+    if return_index:
+        out.append(constant(index, "int32"))
+    if return_inverse:
+        out.append(constant(inverse.reshape(data.shape) if axis is None else inverse, "int32"))
+    if return_counts:
+        out.append(constant(counts, "int32"))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def gcd(x1, x2) -> Tensor:
+    """The greatest common divisor of integers."""
+    return constant(np.gcd(*_values(*_pair(x1, x2))))
+
+
+def lcm(x1, x2) -> Tensor:
+    """The least common multiple of integers."""
+    return constant(np.lcm(*_values(*_pair(x1, x2))))
+
+
+def ldexp(x1, x2) -> Tensor:
+    """``x1 * 2 ** x2`` for integer ``x2`` (differentiable in ``x1``).
+
+    >>> ldexp([1.0, 3.0], [2, 1])
+    Tensor([4., 6.], dtype=float32)
+    """
+    x1 = to_float(x1)
+    return _p.multiply(x1, np.ldexp(np.ones((), x1.dtype), np.asarray(value(x2))))
+
+
+def nextafter(x1, x2) -> Tensor:
+    """The next float after ``x1`` toward ``x2`` (no gradient)."""
+    a, b = _float_pair(x1, x2)
+    va, vb = _values(a, b)
+    return constant(np.nextafter(va, np.asarray(vb, np.result_type(va))))
+
+
+def angle(x) -> Tensor:
+    """The argument of each (real) number: 0 for positives, pi for negatives (floatx)."""
+    x = to_float(x)
+    return constant(np.angle(x.data).astype(x.dtype))
+
+
+def i0(x) -> Tensor:
+    """The modified Bessel function of the first kind, order 0 (no gradient here)."""
+    x = to_float(x)
+    return constant(np.i0(x.data).astype(x.dtype))
+
+
+def _window(numpy_fn, x, *args):
+    return constant(numpy_fn(int(value(x)), *args).astype(config.floatx()))
+
+
+def bartlett(x) -> Tensor:
+    """The Bartlett (triangular) window of ``x`` points."""
+    return _window(np.bartlett, x)
+
+
+def blackman(x) -> Tensor:
+    """The Blackman window of ``x`` points."""
+    return _window(np.blackman, x)
+
+
+def hamming(x) -> Tensor:
+    """The Hamming window of ``x`` points."""
+    return _window(np.hamming, x)
+
+
+def hanning(x) -> Tensor:
+    """The Hann window of ``x`` points."""
+    return _window(np.hanning, x)
+
+
+def kaiser(x, beta) -> Tensor:
+    """The Kaiser window of ``x`` points with shape parameter ``beta``."""
+    return _window(np.kaiser, x, float(value(beta)))
