@@ -121,7 +121,7 @@ def test_bad_shapes_name_the_layer_and_shape(make, shape, message):
     (lambda: DepthwiseConv2D(3, depth_multiplier=0), "depth_multiplier"),
     (lambda: SeparableConv2D(0, 3), "filters"),
     (lambda: DepthwiseConv2D(3, strides=2, dilation_rate=2), "dilation_rate"),
-    (lambda: SeparableConv2D(2, 3, data_format="channels_first"), "channels_last"),
+    (lambda: SeparableConv2D(2, 3, data_format="channels_middle"), "data_format"),
     (lambda: DepthwiseConv1D(3, padding="causal"), "padding"),
 ])
 def test_bad_arguments(make, message):

@@ -47,9 +47,12 @@ def normalize_padding(value, layer_name: str) -> str:
     return padding
 
 
-def normalize_data_format(value, layer_name: str) -> str:
-    """Always ``"channels_last"``: the one layout numkeras implements."""
+def normalize_data_format(value, layer_name: str, channels_first: bool = False) -> str:
+    """``"channels_last"``, or ``"channels_first"`` for the layers that take it
+    (``channels_first=True``); the others implement channels-last images only."""
     data_format = _config.image_data_format() if value is None else str(value).lower()
+    if data_format == "channels_first" and channels_first:
+        return data_format
     if data_format == "channels_first":
         raise ValueError(
             f"Layer '{layer_name}' received data_format='channels_first', but numkeras "
@@ -111,7 +114,7 @@ def spatial_output_shape(layer_name: str, input_shape, window, strides, padding,
 
 
 def store_window_options(layer, rank: int, filters, kernel_size, strides, dilation_rate,
-                         data_format, groups=None) -> None:
+                         data_format, groups=None, channels_first: bool = False) -> None:
     """Validate and store the options every convolution shares (``rank`` spatial axes):
     filters (unless None: a depthwise convolution has none), kernel_size, strides,
     dilation_rate, data_format and, if given, groups (only 1)."""
@@ -120,7 +123,7 @@ def store_window_options(layer, rank: int, filters, kernel_size, strides, dilati
         layer.filters = check_positive_int(filters, "filters", name)
     layer.kernel_size = normalize_tuple(kernel_size, rank, "kernel_size", name)
     layer.strides = normalize_tuple(strides, rank, "strides", name)
-    layer.data_format = normalize_data_format(data_format, name)
+    layer.data_format = normalize_data_format(data_format, name, channels_first)
     layer.dilation_rate = normalize_tuple(dilation_rate, rank, "dilation_rate", name)
     if groups is not None:
         layer.groups = check_positive_int(groups, "groups", name)
@@ -471,7 +474,8 @@ Convolution1D = Conv1D
 class _DepthwiseOptions(Layer):
     """What DepthwiseConv1D/2D and SeparableConv1D/2D share: the window options, the
     depthwise kernel's options, the rank checks and the output shape (``_rank`` spatial axes:
-    1 for sequences, computed on a ``(batch, 1, steps, channels)`` view, or 2 for images)."""
+    1 for sequences, computed on a ``(batch, 1, steps, channels)`` view, or 2 for images).
+    Channels-first inputs are transposed to channels-last and the outputs back."""
 
     _rank = 2
 
@@ -481,7 +485,7 @@ class _DepthwiseOptions(Layer):
                                  depthwise_regularizer, bias_regularizer,
                                  depthwise_constraint, bias_constraint) -> None:
         store_window_options(self, self._rank, filters, kernel_size, strides, dilation_rate,
-                             data_format)
+                             data_format, channels_first=True)
         self.padding = normalize_padding(padding, self.name)
         self.depth_multiplier = check_positive_int(depth_multiplier, "depth_multiplier",
                                                    self.name)
@@ -499,25 +503,53 @@ class _DepthwiseOptions(Layer):
         self.input_spec = self._input_spec()
 
     def _input_spec(self, channels=None):
-        axes = None if channels is None else {-1: channels}
+        axes = None if channels is None else {self._channel_axis(): channels}
         if self._rank == 2:
             return ImageInputSpec(ndim=4, axes=axes)
         return _SequenceInputSpec(ndim=3, axes=axes)
 
+    def _channel_axis(self) -> int:
+        return 1 if self.data_format == "channels_first" else -1
+
     def _check_rank(self, shape) -> None:
         (check_image_rank if self._rank == 2 else check_sequence_rank)(self.name, shape)
 
+    def _last(self, shape) -> tuple:
+        """``shape`` in channels-last order (batch, spatial..., channels)."""
+        shape = tuple(shape)
+        if self.data_format == "channels_first":
+            return (shape[0],) + shape[2:] + (shape[1],)
+        return shape
+
+    def _to_last(self, x):
+        if self.data_format != "channels_first":
+            return x
+        return ops.transpose(x, axes=(0,) + tuple(range(2, x.ndim)) + (1,))
+
+    def _from_last(self, x):
+        if self.data_format != "channels_first":
+            return x
+        return ops.transpose(x, axes=(0, x.ndim - 1) + tuple(range(1, x.ndim - 1)))
+
+    def _shape_after(self, input_shape, channels_out) -> tuple:
+        shape = self._last(input_shape)
+        out = (shape[0], *self._spatial_shape(shape), channels_out)
+        if self.data_format == "channels_first":
+            return (out[0], out[-1]) + out[1:-1]
+        return out
+
     def _channels(self, input_shape) -> int:
         self._check_rank(input_shape)
-        channels = input_shape[-1]
+        channels = input_shape[self._channel_axis()]
         if channels is None:
-            raise ValueError(f"The channel axis (last) of the inputs to {type(self).__name__} "
-                             f"'{self.name}' must be known; received input_shape="
-                             f"{tuple(input_shape)}.")
-        self._spatial_shape(input_shape)  # the kernel must fit the input
+            raise ValueError(f"The channel axis ({self.data_format}) of the inputs to "
+                             f"{type(self).__name__} '{self.name}' must be known; received "
+                             f"input_shape={tuple(input_shape)}.")
+        self._spatial_shape(self._last(input_shape))  # the kernel must fit the input
         return channels
 
     def _spatial_shape(self, input_shape) -> tuple:
+        """Spatial output sizes for a channels-last ``input_shape``."""
         self._check_rank(input_shape)
         if self._rank == 1:
             return (sequence_output_length(self.name, input_shape, self.kernel_size[0],
@@ -540,7 +572,8 @@ class _DepthwiseOptions(Layer):
                                constraint=self.bias_constraint)
 
     def _depthwise(self, inputs, kernel, bias):
-        """The depthwise primitive on ``inputs``; sequences go through a height-1 image."""
+        """The depthwise primitive on channels-last ``inputs``; sequences go through a
+        height-1 image."""
         self._spatial_shape(inputs.shape)  # lengths may be known only now
         options = {"strides": self.strides, "padding": self.padding,
                    "dilation_rate": self.dilation_rate}
@@ -578,7 +611,8 @@ class DepthwiseConv2D(_DepthwiseOptions):
         strides: int or pair; ``> 1`` cannot be combined with ``dilation_rate > 1``.
         padding: ``"valid"`` or ``"same"`` (TensorFlow's, as Conv2D).
         depth_multiplier: output channels per input channel.
-        data_format: ``"channels_last"`` or None; ``"channels_first"`` is not implemented.
+        data_format: ``"channels_last"`` (default) or ``"channels_first"`` (inputs
+            ``(batch, channels, height, width)``, computed through transposes).
         dilation_rate: int or pair, spacing between kernel taps.
         activation: name or function (default: none, i.e. linear).
         use_bias: whether to add a bias per output channel.
@@ -616,13 +650,13 @@ class DepthwiseConv2D(_DepthwiseOptions):
         self.input_spec = self._input_spec(channels)
 
     def call(self, inputs):
-        return self.activation(self._depthwise(inputs, self.kernel, self.bias))
+        out = self._depthwise(self._to_last(inputs), self.kernel, self.bias)
+        return self.activation(self._from_last(out))
 
     def compute_output_shape(self, input_shape):
-        sizes = self._spatial_shape(input_shape)
-        channels = input_shape[-1]
-        return (input_shape[0], *sizes,
-                None if channels is None else channels * self.depth_multiplier)
+        channels = input_shape[self._channel_axis()]
+        return self._shape_after(
+            input_shape, None if channels is None else channels * self.depth_multiplier)
 
     def get_config(self):
         return {**super().get_config(), **self._window_config()}
@@ -708,15 +742,15 @@ class SeparableConv2D(_DepthwiseOptions):
         self.input_spec = self._input_spec(channels)
 
     def call(self, inputs):
-        mixed = self._depthwise(inputs, self.depthwise_kernel, None)  # (N, ..., C*M)
+        mixed = self._depthwise(self._to_last(inputs), self.depthwise_kernel, None)  # (N,..,CM)
         # The pointwise step is a 1x1 convolution: one product over the last axis.
         kernel = ops.reshape(self.pointwise_kernel, shape=tuple(self.pointwise_kernel.shape[-2:]))
         fused = self._fused_activation
-        out = ops.dense(mixed, kernel, self.bias, activation=fused or "linear")
+        out = self._from_last(ops.dense(mixed, kernel, self.bias, activation=fused or "linear"))
         return out if fused is not None else self.activation(out)
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], *self._spatial_shape(input_shape), self.filters)
+        return self._shape_after(input_shape, self.filters)
 
     def get_config(self):
         config = {**super().get_config(), "filters": self.filters, **self._window_config(),
