@@ -113,3 +113,16 @@ def test_saves_and_loads(tmp_path, rng):
     loaded = keras.models.load_model(tmp_path / "gn.keras")
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
                                rtol=1e-6)
+
+
+def test_a_time_step_mask_passes_through(rng):
+    tokens = rng.integers(1, 9, (3, 5))
+    tokens[0, 2:] = 0
+    inputs = keras.Input((5,), dtype="int32")
+    embedded = keras.layers.Embedding(9, 4, mask_zero=True)(inputs)
+    normed = GroupNormalization(2)(embedded)
+    model = keras.Model(inputs, keras.layers.GlobalAveragePooling1D()(normed))
+    values = keras.Model(inputs, normed)(tokens).data
+    keep = (tokens != 0)[..., None]
+    np.testing.assert_allclose(model(tokens).data,
+                               (values * keep).sum(axis=1) / keep.sum(axis=1), rtol=1e-5)

@@ -281,6 +281,8 @@ class GroupNormalization(Layer):
     [-1.0, 1.0, -1.0, 1.0]
     """
 
+    supports_masking = True  # a time-step mask passes through unchanged, as in Keras
+
     def __init__(self, groups=32, axis=-1, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
                  gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
