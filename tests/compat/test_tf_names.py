@@ -362,3 +362,13 @@ def test_hello_world_fits_a_1d_x_for_an_input_of_one():
     wide.compile(optimizer='sgd', loss='mse')
     with pytest.raises(ValueError, match="expected shape"):
         wide.fit(xs, ys, verbose=0)  # only an input of one feature takes a 1-D x
+
+
+def test_tf_functions_on_symbolic_inputs_build_a_functional_model():
+    inputs = tf.keras.Input((3,))
+    x = tf.concat([tf.square(inputs), tf.reshape(inputs, (-1, 3))], axis=1)  # (None, 6)
+    outputs = tf.reduce_sum(tf.matmul(x, tf.ones((6, 2))), axis=1, keepdims=True)
+    model = tf.keras.Model(inputs, outputs)
+    data = np.array([[1.0, 2.0, 3.0]], np.float32)
+    expected = 2 * (np.square(data).sum() + data.sum())
+    np.testing.assert_allclose(model.predict(data, verbose=0), [[expected]], rtol=1e-6)

@@ -1,14 +1,13 @@
 """The TensorFlow names of ``numkeras.compat.tf``, loaded on first use (see tf.py).
 
-Each is a thin spelling of the engine: differentiable functions are compositions of backprop
-primitives (so ``GradientTape`` sees them), comparisons and integer results are plain Tensors
-without gradient, as in TensorFlow.
+Each is a thin spelling of ``numkeras.ops`` (``_k``) or of the engine's primitives, so
+``GradientTape`` sees the differentiable ones and symbolic ``keras.Input`` tensors build graph
+nodes through them; comparisons and integer results carry no gradient, as in TensorFlow.
 """
 
 from __future__ import annotations
 
 import builtins
-import functools
 import sys
 import types
 
@@ -19,6 +18,7 @@ from numkeras import activations as _act
 from numkeras import config as _config
 from numkeras import data  # noqa: F401 - tf.data
 from numkeras import initializers, losses, metrics, optimizers  # noqa: F401 - tf.<module>
+from numkeras import ops as _k
 from numkeras.backprop import Tensor, Variable as _EngineVariable, ops as _ops
 from numkeras.backprop import image_ops as _image_ops
 from numkeras.backprop.tape import GradientTape, UnconnectedGradients  # noqa: F401
@@ -196,29 +196,27 @@ def rank(input, name=None) -> Tensor:  # noqa: A002
 
 
 def reshape(tensor, shape, name=None) -> Tensor:
-    return _ops.reshape(_t(tensor), shape=_shape(shape))
+    return _k.reshape(tensor, _shape(shape))
 
 
 def transpose(a, perm=None, conjugate=False, name="transpose") -> Tensor:
-    return _ops.transpose(_t(a), axes=None if perm is None else tuple(perm))
+    return _k.transpose(a, axes=None if perm is None else tuple(perm))
 
 
 def expand_dims(input, axis, name=None) -> Tensor:  # noqa: A002
-    x = _t(input)
-    return _ops.reshape(x, shape=np.expand_dims(x.data, axis).shape)
+    return _k.expand_dims(input, axis)
 
 
 def squeeze(input, axis=None, name=None) -> Tensor:  # noqa: A002
-    x = _t(input)
-    return _ops.reshape(x, shape=np.squeeze(x.data, axis=axis).shape)
+    return _k.squeeze(input, axis=axis)
 
 
 def concat(values, axis, name="concat") -> Tensor:
-    return _ops.concatenate(*[_t(v) for v in values], axis=axis)
+    return _k.concatenate(list(values), axis=axis)
 
 
 def stack(values, axis=0, name="stack") -> Tensor:
-    return _ops.stack(*[_t(v) for v in values], axis=axis)
+    return _k.stack(list(values), axis=axis)
 
 
 def unstack(value, num=None, axis=0, name="unstack") -> list:
@@ -235,12 +233,7 @@ def gather(params, indices, axis=None, batch_dims=0, name=None) -> Tensor:
 
 
 def tile(input, multiples, name=None) -> Tensor:  # noqa: A002
-    x = _t(input)
-    reps = _shape(multiples)
-    expanded = _ops.reshape(x, shape=tuple(v for n in x.shape for v in (1, n)))
-    target = tuple(v for r, n in zip(reps, x.shape) for v in (r, n))
-    return _ops.reshape(_ops.broadcast_to(expanded, shape=target),
-                        shape=tuple(r * n for r, n in zip(reps, x.shape)))
+    return _k.tile(input, _shape(multiples))
 
 
 def broadcast_to(input, shape, name=None) -> Tensor:  # noqa: A002
@@ -263,52 +256,36 @@ def cast(x, dtype, name=None) -> Tensor:
 
 
 def add(x, y, name=None):
-    return _ops.add(_t(x), y)
+    return _k.add(x, y)
 
 
 def subtract(x, y, name=None):
-    return _ops.subtract(_t(x), y)
+    return _k.subtract(x, y)
 
 
 def multiply(x, y, name=None):
-    return _ops.multiply(_t(x), y)
+    return _k.multiply(x, y)
 
 
 def divide(x, y, name=None):
-    return _ops.divide(_t(x), y)
+    return _k.divide(x, y)
 
 
-def negative(x, name=None):
-    return _ops.negative(_t(x))
+def _unary_op(op_name):
+    def unary(x, name=None):
+        return getattr(_k, op_name)(x)
+
+    unary.__name__ = unary.__qualname__ = op_name
+    unary.__doc__ = f"``tf.{op_name}``: ``keras.ops.{op_name}``."
+    return unary
 
 
-def square(x, name=None):
-    x = _t(x)
-    return _ops.multiply(x, x)
+negative, square, exp, log, log1p, expm1, sqrt = (
+    _unary_op(n) for n in ("negative", "square", "exp", "log", "log1p", "expm1", "sqrt"))
 
 
 def pow(x, y, name=None):  # noqa: A001 - TensorFlow's name
-    return _ops.power(_t(x), y)
-
-
-def exp(x, name=None):
-    return _ops.exp(_t(x))
-
-
-def log(x, name=None):
-    return _ops.log(_t(x))
-
-
-def log1p(x, name=None):
-    return _ops.log1p(_t(x))
-
-
-def expm1(x, name=None):
-    return _ops.expm1(_t(x))
-
-
-def sqrt(x, name=None):
-    return _ops.sqrt(_t(x))
+    return _k.power(x, y)
 
 
 def rsqrt(x, name=None):
@@ -319,16 +296,15 @@ def reciprocal(x, name=None):
     return _ops.divide(1.0, _t(x))
 
 
-def abs(x, name=None):  # noqa: A001
-    return _ops.abs(_t(x))
+abs = _unary_op("abs")  # noqa: A001
 
 
 def maximum(x, y, name=None):
-    return _ops.maximum(_t(x), y)
+    return _k.maximum(x, y)
 
 
 def minimum(x, y, name=None):
-    return _ops.minimum(_t(x), y)
+    return _k.minimum(x, y)
 
 
 def clip_by_value(t, clip_value_min, clip_value_max, name=None):
@@ -337,24 +313,17 @@ def clip_by_value(t, clip_value_min, clip_value_max, name=None):
 
 def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_b=False,
            a_is_sparse=False, b_is_sparse=False, output_type=None, name=None) -> Tensor:
-    a, b = _t(a), _t(b)
     if transpose_a or adjoint_a:
-        a = _swap_last(a)
+        a = _k.swapaxes(a, -1, -2)
     if transpose_b or adjoint_b:
-        b = _swap_last(b)
-    return _ops.matmul(a, b)
-
-
-def _swap_last(x):
-    axes = list(builtins.range(x.ndim))
-    axes[-1], axes[-2] = axes[-2], axes[-1]
-    return _ops.transpose(x, axes=tuple(axes))
+        b = _k.swapaxes(b, -1, -2)
+    return _k.matmul(a, b)
 
 
 def tensordot(a, b, axes, name=None):
     if axes != 1:
         raise NotImplementedError("tf.tensordot: only axes=1 (a matrix product) is supported.")
-    return _ops.matmul(_t(a), _t(b))
+    return _k.matmul(a, b)
 
 
 def where(condition, x=None, y=None, name=None):
@@ -363,8 +332,7 @@ def where(condition, x=None, y=None, name=None):
     cond = np.asarray(_array(condition), dtype=np.bool_)
     if x is None and y is None:
         return Tensor(np.argwhere(cond).astype(np.int64))
-    x, y = _t(x), _t(y)
-    return _ops.where(cond, x, y)
+    return _k.where(cond, x, y)
 
 
 def _axis(axis):
@@ -374,56 +342,33 @@ def _axis(axis):
     return int(axis) if axis.ndim == 0 else tuple(int(a) for a in axis)
 
 
-def reduce_sum(input_tensor, axis=None, keepdims=False, name=None):
-    return _ops.sum(_t(input_tensor), axis=_axis(axis), keepdims=keepdims)
+def _reduction(op_name, doc):
+    def reduce(input_tensor, axis=None, keepdims=False, name=None):
+        return getattr(_k, op_name)(input_tensor, axis=_axis(axis), keepdims=keepdims)
+
+    reduce.__name__ = reduce.__qualname__ = f"reduce_{op_name}"
+    reduce.__doc__ = doc
+    return reduce
+
+
+reduce_sum = _reduction("sum", "Sum over ``axis`` (all axes if None).")
+reduce_max = _reduction("max", "Maximum over ``axis`` (ties share the gradient, as TF).")
+reduce_min = _reduction("min", "Minimum over ``axis``.")
+reduce_prod = _reduction("prod", "Product over ``axis``.")
+reduce_any = _reduction("any", "Logical or over ``axis``.")
+reduce_all = _reduction("all", "Logical and over ``axis``.")
+reduce_variance = _reduction("var", "Variance over ``axis``.")
+reduce_std = _reduction("std", "Standard deviation over ``axis``.")
+reduce_logsumexp = _reduction("logsumexp", "``log(sum(exp(x)))`` over ``axis``, stably.")
 
 
 def reduce_mean(input_tensor, axis=None, keepdims=False, name=None):
-    x = _t(input_tensor)
-    if x.dtype.kind in "iub":  # TF's integer mean is an integer (floor division)
-        return Tensor(np.asarray(np.mean(x.data, axis=_axis(axis), keepdims=keepdims)
-                                 ).astype(x.dtype))
-    return _ops.mean(x, axis=_axis(axis), keepdims=keepdims)
-
-
-def reduce_max(input_tensor, axis=None, keepdims=False, name=None):
-    return _ops.max(_t(input_tensor), axis=_axis(axis), keepdims=keepdims)
-
-
-def reduce_min(input_tensor, axis=None, keepdims=False, name=None):
-    return _ops.min(_t(input_tensor), axis=_axis(axis), keepdims=keepdims)
-
-
-def reduce_prod(input_tensor, axis=None, keepdims=False, name=None):
-    """Product over ``axis`` (no gradient)."""
-    return Tensor(np.asarray(np.prod(_array(input_tensor), axis=_axis(axis), keepdims=keepdims)))
-
-
-def reduce_any(input_tensor, axis=None, keepdims=False, name=None):
-    return Tensor(np.asarray(np.any(_array(input_tensor), axis=_axis(axis), keepdims=keepdims)))
-
-
-def reduce_all(input_tensor, axis=None, keepdims=False, name=None):
-    return Tensor(np.asarray(np.all(_array(input_tensor), axis=_axis(axis), keepdims=keepdims)))
-
-
-def reduce_variance(input_tensor, axis=None, keepdims=False, name=None):
-    x = _t(input_tensor)
-    centred = _ops.subtract(x, _ops.mean(x, axis=_axis(axis), keepdims=True))
-    return _ops.mean(_ops.multiply(centred, centred), axis=_axis(axis), keepdims=keepdims)
-
-
-def reduce_std(input_tensor, axis=None, keepdims=False, name=None):
-    return _ops.sqrt(reduce_variance(input_tensor, axis, keepdims))
-
-
-def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None):
-    x = _t(input_tensor)
-    if axis is None:
-        return _ops.logsumexp(_ops.reshape(x, shape=(-1,)), axis=0, keepdims=False) \
-            if not keepdims else _ops.reshape(
-                _ops.logsumexp(_ops.reshape(x, shape=(-1,)), axis=0), shape=(1,) * x.ndim)
-    return _ops.logsumexp(x, axis=_axis(axis), keepdims=keepdims)
+    """Mean over ``axis``; of integers an integer (truncated), as TensorFlow's."""
+    dtype = getattr(input_tensor, "dtype", None)
+    if dtype is not None and np.dtype(dtype).kind in "iub":
+        return Tensor(np.asarray(np.mean(_array(input_tensor), axis=_axis(axis),
+                                         keepdims=keepdims)).astype(dtype))
+    return _k.mean(input_tensor, axis=_axis(axis), keepdims=keepdims)
 
 
 def argmax(input, axis=None, output_type=int64, name=None):  # noqa: A002
@@ -437,39 +382,21 @@ def argmin(input, axis=None, output_type=int64, name=None):  # noqa: A002
                             ).astype(output_type))
 
 
-def _compare(function):
-    @functools.wraps(function)
-    def compare(x, y, name=None):
-        return Tensor(np.asarray(function(_array(x), _array(y))))
+def _binary_op(op_name):
+    def binary(x, y, name=None):
+        return getattr(_k, op_name)(x, y)
 
-    return compare
-
-
-equal = _compare(np.equal)
-not_equal = _compare(np.not_equal)
-greater = _compare(np.greater)
-greater_equal = _compare(np.greater_equal)
-less = _compare(np.less)
-less_equal = _compare(np.less_equal)
-logical_and = _compare(np.logical_and)
-logical_or = _compare(np.logical_or)
+    binary.__name__ = binary.__qualname__ = op_name
+    binary.__doc__ = f"``tf.{op_name}``: ``keras.ops.{op_name}``."
+    return binary
 
 
-def logical_not(x, name=None):
-    return Tensor(np.logical_not(_array(x)))
-
-
-def _unary(function):
-    @functools.wraps(function)
-    def unary(x, name=None):
-        return Tensor(np.asarray(function(_array(x))))
-
-    return unary
-
-
-sign, floor, ceil, round = (_unary(np.sign), _unary(np.floor), _unary(np.ceil),  # noqa: A001
-                            _unary(np.round))
-sin, cos = _unary(np.sin), _unary(np.cos)  # no gradient (not in the engine's primitives)
+equal, not_equal, greater, greater_equal, less, less_equal, logical_and, logical_or = (
+    _binary_op(n) for n in ("equal", "not_equal", "greater", "greater_equal", "less",
+                            "less_equal", "logical_and", "logical_or"))
+logical_not, sign, floor, ceil, sin, cos = (
+    _unary_op(n) for n in ("logical_not", "sign", "floor", "ceil", "sin", "cos"))
+round = _unary_op("round")  # noqa: A001 - TensorFlow's name (half to even, as TF)
 
 
 def cumsum(x, axis=0, exclusive=False, reverse=False, name=None):
@@ -515,12 +442,7 @@ def count_nonzero(input, axis=None, keepdims=None, dtype=int64, name=None):  # n
                                               keepdims=builtins.bool(keepdims))).astype(dtype))
 
 
-def sigmoid(x, name=None):
-    return _act.sigmoid(_t(x))
-
-
-def tanh(x, name=None):
-    return _ops.tanh(_t(x))
+sigmoid, tanh = _unary_op("sigmoid"), _unary_op("tanh")
 
 
 def softplus(features, name=None):
@@ -528,11 +450,11 @@ def softplus(features, name=None):
 
 
 def _softmax(logits, axis=None, name=None):
-    return _ops.softmax(_t(logits), axis=-1 if axis is None else axis)
+    return _k.softmax(logits, axis=-1 if axis is None else axis)
 
 
 def _log_softmax(logits, axis=None, name=None):
-    return _ops.log_softmax(_t(logits), axis=-1 if axis is None else axis)
+    return _k.log_softmax(logits, axis=-1 if axis is None else axis)
 
 
 math = types.SimpleNamespace(
