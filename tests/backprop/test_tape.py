@@ -6,7 +6,7 @@ import pytest
 
 import numkeras as keras
 from numkeras.backprop import Tensor, Variable, check_grads, ops
-from numkeras.backprop import image_ops
+from numkeras.backprop import image_ops, math_ops
 from numkeras.backprop.tape import DIFFERENTIABLE_VJPS, GradientTape, scatter
 
 
@@ -141,6 +141,9 @@ SECOND_ORDER_CASES = {
     "maximum_minimum_where": (lambda x: ops.maximum(x, 0.1) * x + ops.minimum(x * x, 1.0)
                               + ops.where(SIGNED > 0, x * x, x), SIGNED),
     "erf_erfc": (lambda x: ops.erf(x) * x + ops.erfc(x) * x, SIGNED),
+    "trigonometric": (lambda x: math_ops.sin(x * x) * math_ops.cos(x) + math_ops.tan(x * 0.5)
+                      + math_ops.sinh(x) * math_ops.cosh(x * x) + math_ops.arctan(x * x),
+                      SIGNED),
     "cast": (lambda x: ops.cast(x * x, dtype=np.float64) * x, SIGNED),
     "sum_mean_max": (lambda x: ops.sum(x * x, axis=1) * ops.mean(x, axis=0, keepdims=True)[0, :3]
                      + ops.max(x * x, axis=1), SIGNED),

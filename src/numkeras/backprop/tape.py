@@ -34,7 +34,7 @@ import threading
 import numpy as np
 
 from numkeras import config
-from numkeras.backprop import blas, ops
+from numkeras.backprop import blas, math_ops, ops
 from numkeras.backprop.tensor import Tensor, is_grad_enabled, no_grad, wrap_primitive
 from numkeras.backprop.variable import Variable
 
@@ -487,6 +487,36 @@ def _relu(g, out, x):
 def _erf(g, out, x):
     sign = 1.0 if out.op == "erf" else -1.0
     return (g * (sign * 2 / np.sqrt(np.pi)) * ops.exp(-(x * x)),)
+
+
+@_rule("sin")
+def _sin(g, out, x):
+    return (g * math_ops.cos(x),)
+
+
+@_rule("cos")
+def _cos(g, out, x):
+    return (-g * math_ops.sin(x),)
+
+
+@_rule("tan")
+def _tan(g, out, x):
+    return (g * (1.0 + out * out),)
+
+
+@_rule("sinh")
+def _sinh(g, out, x):
+    return (g * math_ops.cosh(x),)
+
+
+@_rule("cosh")
+def _cosh(g, out, x):
+    return (g * math_ops.sinh(x),)
+
+
+@_rule("arctan")
+def _arctan(g, out, x):
+    return (g / (x * x + 1.0),)
 
 
 def _expand(g, shape, axis, keepdims):
