@@ -317,3 +317,11 @@ def test_symbolic_masks_are_refused_when_the_model_is_built():
         MultiHeadAttention(2, 3)(x, x, attention_mask=mask)
     with pytest.raises(TypeError, match="mask"):
         Attention()([x, x], mask=[None, keras.Input((4,))])
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from numkeras.layers import attention
+
+    assert doctest.testmod(attention).failed == 0

@@ -174,3 +174,14 @@ def test_keras_file_round_trips_both_ways(build, shape, tmp_path, rng):
     back = k.models.load_model(tmp_path / "ours.keras")
     np.testing.assert_allclose(back.predict(x, verbose=0), ours.predict(x, verbose=0),
                                rtol=1e-5, atol=1e-5)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    finder, runner = doctest.DocTestFinder(), doctest.DocTestRunner()
+    for obj in (DepthwiseConv2D, DepthwiseConv1D, SeparableConv2D, SeparableConv1D,
+                image_ops.depthwise_conv2d):
+        for test in finder.find(obj):
+            runner.run(test)
+    assert runner.failures == 0 and runner.tries >= 10

@@ -126,3 +126,12 @@ def test_a_time_step_mask_passes_through(rng):
     keep = (tokens != 0)[..., None]
     np.testing.assert_allclose(model(tokens).data,
                                (values * keep).sum(axis=1) / keep.sum(axis=1), rtol=1e-5)
+
+
+def test_docstring_example_runs():
+    import doctest
+
+    runner = doctest.DocTestRunner()
+    for test in doctest.DocTestFinder().find(GroupNormalization):
+        runner.run(test)
+    assert runner.failures == 0 and runner.tries > 0
