@@ -8,6 +8,7 @@ Scenarios:
           process wrote; rank 0 pickles it all to OUT_DIR/result-<processes>.pkl.
   raise   process 1 raises during the second epoch (the run must abort, not hang).
   die     process 1 is killed (SIGKILL) during the second epoch.
+  exit    process 1 calls sys.exit(1) during the second epoch.
   backup  a fit with BackupAndRestore in OUT_DIR/backup; with a third argument ``kill`` rank 0
           raises after the second epoch's backup; the final weights go to OUT_DIR/final.pkl.
 """
@@ -111,12 +112,14 @@ def train(comm, out_dir):
             pickle.dump(gathered, handle)
 
 
-def fail(rank, die=False):
+def fail(rank, die=None):
     class Fail(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
             if epoch == 1 and rank == 1:
-                if die:  # no Python clean-up at all, as the OOM killer would do
+                if die == "die":  # no Python clean-up at all, as the OOM killer would do
                     os.kill(os.getpid(), 9)
+                if die == "exit":  # an error turned into an exit code, as the CLI does
+                    sys.exit(1)
                 raise RuntimeError("deliberate failure on process 1")
 
     x, y = data(64)
@@ -146,8 +149,8 @@ def main():
     comm = distribution._world.comm
     if scenario == "train":
         train(comm, out_dir)
-    elif scenario in ("raise", "die"):
-        fail(distribution.rank, die=scenario == "die")
+    elif scenario in ("raise", "die", "exit"):
+        fail(distribution.rank, die=scenario)
     elif scenario == "backup":
         backup(distribution.rank, out_dir, kill=sys.argv[3:] == ["kill"])
 

@@ -121,6 +121,16 @@ def test_a_process_that_is_killed_ends_the_run(tmp_path):
     assert time.monotonic() - start < 30
 
 
+def test_a_process_that_exits_mid_fit_ends_the_run(tmp_path):
+    """sys.exit in one process (MPI_Finalize there) would leave the other waiting forever in
+    its next all-reduce; the exit hook aborts the run instead."""
+    start = time.monotonic()
+    result = run("exit", tmp_path, timeout=60)
+    assert result.returncode != 0
+    assert time.monotonic() - start < 30
+    assert "process 1 of 2 is exiting in the middle of a distributed fit" in result.stderr
+
+
 def test_backup_and_restore_resumes_a_killed_run_to_the_same_final_weights(tmp_path):
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     check(run("backup", straight))

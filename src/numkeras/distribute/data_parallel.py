@@ -118,6 +118,7 @@ class DataParallel:
     def begin_fit(self, model, shuffle_seed: int) -> int:
         """Give every process rank 0's weights and rank 0's shuffling seed (returned)."""
         _check_built_in_step(model)
+        self._world.busy += 1  # until on_train_end (_StopTogether)
         buffer = model._parameter_buffer()
         self._world.broadcast(buffer.data)
         trainable = {id(v) for v in buffer.variables}
@@ -170,13 +171,18 @@ class DataParallel:
     def end_epoch(self, model, logs: dict) -> dict:
         """The epoch's logs over all processes; non-trainable weights averaged."""
         self._undo_stand_in()
-        logs = self.reduce_logs(model, logs)
+        logs = self._reduce_metric_logs(model, logs)
         self._average_non_trainable(model)
         return logs
 
     def reduce_logs(self, model, logs: dict) -> dict:
         """Sum every metric's state over the processes and read the results again: the
         metrics of all the samples, the same numbers on every process."""
+        logs = self._reduce_metric_logs(model, logs)
+        self._world.busy -= 1  # the evaluation that shard_arrays began is over
+        return logs
+
+    def _reduce_metric_logs(self, model, logs: dict) -> dict:
         metrics = model.metrics
         states = _metric_states(metrics)
         if states:
@@ -196,6 +202,7 @@ class DataParallel:
     def shard_arrays(self, *structures):
         """This process's contiguous block of the samples of each array (or list of arrays);
         None stays None."""
+        self._world.busy += 1  # until reduce_logs
         first = next(s for s in structures if s is not None)
         length = len(first[0]) if isinstance(first, list) else len(first)
         start = self.rank * length // self.num_processes
@@ -217,13 +224,17 @@ class DataParallel:
             part = x[start:stop]
         if self.rank != 0:
             options["verbose"] = 0
+        self._world.busy += 1
         with local():
             out = model.predict(part, **options)
         if isinstance(out, dict):
-            return {key: self._world.allgather_rows(value, total) for key, value in out.items()}
-        if isinstance(out, list):
-            return [self._world.allgather_rows(value, total) for value in out]
-        return self._world.allgather_rows(out, total)
+            out = {key: self._world.allgather_rows(value, total) for key, value in out.items()}
+        elif isinstance(out, list):
+            out = [self._world.allgather_rows(value, total) for value in out]
+        else:
+            out = self._world.allgather_rows(out, total)
+        self._world.busy -= 1
+        return out
 
     # ----- internals -----
     def _undo_stand_in(self) -> None:
@@ -260,6 +271,9 @@ class _StopTogether(callbacks_module.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self._agree()
+
+    def on_train_end(self, logs=None):
+        self._world.busy -= 1
 
     def _agree(self, *args) -> None:
         self.model.stop_training = bool(self._world.allreduce_max(

@@ -7,6 +7,7 @@ only when a run has several processes (the ``numkeras[mpi]`` extra).
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 
@@ -42,6 +43,8 @@ def mpi():
 class World:
     """The group of processes that train together: ``rank`` and ``size``, and the few
     collectives data parallelism needs. One process (``size == 1``) does no MPI at all."""
+
+    busy = 0  # > 0 inside a fit/evaluate/predict whose collectives the others wait for
 
     def __init__(self, comm=None):
         if comm is None and launched_size() == 1:
@@ -86,13 +89,26 @@ class World:
         self.comm.Abort(code)
 
 
+def _abort_if_busy(world: World) -> None:
+    """At exit: a process leaving in the middle of a distributed fit (an exception caught and
+    turned into ``sys.exit(1)``, as the CLI does) would leave the others waiting forever."""
+    if world.busy:
+        sys.stderr.write(
+            f"numkeras.distribute: process {world.rank} of {world.size} is exiting in the middle "
+            f"of a distributed fit/evaluate/predict; aborting all {world.size} processes "
+            f"(MPI_Abort).\n")
+        sys.stderr.flush()
+        world.abort(1)
+
+
 def install_abort_on_exception(world: World) -> None:
     """Make an exception that nothing catches end the whole run: print it as usual, then
     MPI_Abort, so the other processes stop at once instead of waiting forever in their next
-    collective for this one."""
+    collective for this one. Likewise for a process that exits while ``world.busy``."""
     if getattr(sys.excepthook, "_numkeras_world", None) is not None:
         return
     previous = sys.excepthook
+    atexit.register(_abort_if_busy, world)
 
     def abort_on_exception(kind, value, traceback):
         previous(kind, value, traceback)
