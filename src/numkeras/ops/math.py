@@ -57,6 +57,8 @@ def logsumexp(x, axis=None, keepdims=False) -> Tensor:
     Tensor(1000.6932, dtype=float32)
     """
     x, axis = to_float(x), _axis(axis)
+    if not np.isfinite(np.max(x.data, axis=axis, initial=-np.inf)).all():
+        return _logsumexp_nonfinite(x, axis, keepdims)
     if axis is None or isinstance(axis, tuple):
         axes = tuple(range(x.ndim)) if axis is None else tuple(a % x.ndim for a in axis)
         rest = [a for a in range(x.ndim) if a not in axes]
@@ -68,6 +70,19 @@ def logsumexp(x, axis=None, keepdims=False) -> Tensor:
                                               for a, n in enumerate(x.shape)))
         return out
     return _p.logsumexp(x, axis=axis, keepdims=keepdims)
+
+
+def _logsumexp_nonfinite(x, axis, keepdims) -> Tensor:
+    """The composed form for slices whose maximum is not finite (all -inf gives -inf, an
+    inf gives inf): the fused primitive would compute -inf - -inf there."""
+    peak = np.max(x.data, axis=axis, keepdims=True)
+    shift = np.where(np.isfinite(peak), peak, 0).astype(x.dtype)
+    with np.errstate(divide="ignore"):  # log(0) = -inf is the right answer for all -inf
+        total = _p.log(_p.sum(_p.exp(_p.subtract(x, shift)), axis=axis, keepdims=True))
+    out = _p.add(total, shift)
+    if keepdims:
+        return out
+    return _p.reshape(out, shape=np.squeeze(np.empty(out.shape, bool), axis=axis).shape)
 
 
 def top_k(x, k, sorted=True):  # noqa: A002 - Keras's argument name

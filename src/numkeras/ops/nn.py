@@ -51,6 +51,9 @@ def relu(x) -> Tensor:
     >>> relu([-1.0, 2.0])
     Tensor([0., 2.], dtype=float32)
     """
+    x = to_tensor(x)
+    if x.dtype.kind in "iu":  # integers stay integers, as in Keras
+        return constant(np.maximum(x.data, 0))
     return _act.relu(x)
 
 
@@ -150,7 +153,10 @@ def tanh_shrink(x) -> Tensor:
 
 
 def hard_tanh(x) -> Tensor:
-    """``x`` clipped to ``[-1, 1]``."""
+    """``x`` clipped to ``[-1, 1]`` (integers stay integers)."""
+    x = to_tensor(x)
+    if x.dtype.kind in "iu":
+        return constant(np.clip(x.data, -1, 1))
     return _act.hard_tanh(x)
 
 

@@ -90,7 +90,7 @@ def _pair(x1, x2):
     """Two operands with Keras's type promotion: mixing a float with an int or bool gives the
     float's dtype (NumPy would widen int32 + float32 to float64); Python numbers stay weak."""
     if _is_python_scalar(x1) and _is_python_scalar(x2):
-        return to_tensor(x1), to_tensor(x2)
+        x1, x2 = to_tensor(x1), to_tensor(x2)  # then promoted as tensors (1 + 2.5: float32)
     if _is_python_scalar(x1) or _is_python_scalar(x2):
         scalar, tensor = (x1, to_tensor(x2)) if _is_python_scalar(x1) else (x2, to_tensor(x1))
         kind = tensor.dtype.kind
@@ -121,7 +121,9 @@ def _float_pair(x1, x2):
 
 
 def _values(*xs):
-    return [value(x) for x in xs]
+    # Python numbers stay Python numbers, so NumPy treats them as weak (float32 // 2 stays
+    # float32).
+    return [x if _is_python_scalar(x) else value(x) for x in xs]
 
 
 def _floatx(dtype):
@@ -481,8 +483,18 @@ def _constant_unary(numpy_fn, doc: str, name: str, keep_int: bool = True):
     return op
 
 
-floor = _constant_unary(np.floor, "The largest whole number below ``x``.", "floor")
-ceil = _constant_unary(np.ceil, "The smallest whole number above ``x``.", "ceil")
+def floor(x) -> Tensor:
+    """The largest whole number below ``x`` (integers become floatx, as Keras). Piecewise
+    constant: no gradient."""
+    return constant(np.floor(to_float(x).data))
+
+
+def ceil(x) -> Tensor:
+    """The smallest whole number above ``x`` (integers become floatx, as Keras). Piecewise
+    constant: no gradient."""
+    return constant(np.ceil(to_float(x).data))
+
+
 trunc = _constant_unary(np.trunc, "``x`` rounded toward zero.", "trunc")
 sign = _constant_unary(np.sign, "-1, 0 or 1 as ``x`` is negative, zero or positive.", "sign")
 signbit = _constant_unary(np.signbit, "Whether the sign bit of ``x`` is set.", "signbit")
@@ -591,9 +603,13 @@ def clip(x, x_min, x_max) -> Tensor:
     Tensor([0, 0, 3], dtype=int32)
     """
     x = to_tensor(x)
-    if x.dtype == bool:
+    low, high = np.asarray(value(x_min)), np.asarray(value(x_max))
+    if x.dtype.kind in "biu" and "f" in (low.dtype.kind, high.dtype.kind):
+        x = to_float(x)  # clip(ints, 0.5, 1.5) gives floats, as Keras
+    elif x.dtype == bool:
         x = cast(x, "int32")
-    return _p.clip(x, low=value(x_min), high=value(x_max))
+    # Bounds in x's dtype, so they never widen the result.
+    return _p.clip(x, low=low.astype(x.dtype), high=high.astype(x.dtype))
 
 
 def nan_to_num(x, nan=0.0, posinf=None, neginf=None) -> Tensor:
