@@ -64,6 +64,14 @@ def overrides_step(model, method: str) -> bool:
     return False
 
 
+def builds_itself(model, method: str) -> bool:
+    """True for a model with a custom step and no ``call`` of its own (the guides' GAN):
+    it has no forward pass to build from the data; its step calls its sub-models."""
+    from numkeras.layers.layer import Layer
+
+    return overrides_step(model, method) and type(model).call is Layer.call
+
+
 def python_logs(logs) -> dict:
     """A step's returned logs as ``{name: float}``: metric results, scalar Tensors and arrays
     become floats, and nested dicts (Keras 3's ``compile_metrics``) are flattened."""

@@ -275,6 +275,8 @@ class Trainer:
             raise ValueError(f"`{method}()` received no samples (x has length 0). Pass at "
                              f"least one sample.")
         self._build_for(_shape_of(x), method)
+        if not self.built:  # (a custom step's model without call(): nothing to resolve)
+            return x, y, sample_weight
         if y is not None and self._heads is not None:
             self._heads.resolve(y, self._output_list(self.output_shape_for(_shape_of(x))))
         elif y is not None:
@@ -322,7 +324,10 @@ class Trainer:
 
     def _build_for(self, input_shape, method: str) -> None:
         if not self.built:
-            self.build_from_shape((None,) + tuple(input_shape[1:]))
+            if not data_adapter.builds_itself(self, method):
+                self.build_from_shape((None,) + tuple(input_shape[1:]))
+            if not self.built:  # a custom step calls its sub-models itself (a GAN)
+                return
         self.check_input_shape(input_shape, method)
 
     # ----- fit -----
