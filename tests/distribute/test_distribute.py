@@ -252,3 +252,21 @@ def test_a_dataset_is_refused_by_a_multi_process_fit(monkeypatch):
     batches = (([[1.0, 2.0]], [1.0]) for _ in range(2))
     with pytest.raises(NotImplementedError, match="shards NumPy arrays only"):
         model.fit(batches, epochs=1, verbose=0)
+
+
+def test_benchmark_section_is_replaced_before_compare_steps(tmp_path):
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "bench_mpi.py"
+    spec = importlib.util.spec_from_file_location("bench_mpi", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    tail = bench.NEXT_MARKER + "; run.py keeps this section. -->\n\n## Before/after\n"
+    report = tmp_path / "benchmarks.md"
+    report.write_text("# Benchmarks\n\nrun.py's tables\n\n" + tail)
+    bench.write_section(report, "| first |", quick=True)
+    bench.write_section(report, "| second |", quick=False)
+    text = report.read_text()
+    assert text.startswith("# Benchmarks\n\nrun.py's tables\n\n" + bench.MARKER)
+    assert text.endswith(tail) and "| second |" in text and "| first |" not in text
