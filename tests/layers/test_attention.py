@@ -237,6 +237,7 @@ def test_weights_transfer_between_instances(rng):
     second.set_weights(first.get_weights())
     np.testing.assert_array_equal(first(x, x).data, second(x, x).data)
     assert [w.shape for w in second.output_dense.weights] == [(2, 3, 5), (5,)]
+    assert second._query_dense is second.query_dense  # Keras's private name
 
 
 def test_keras_file_round_trips_both_ways(tmp_path, rng):

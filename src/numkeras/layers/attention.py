@@ -432,6 +432,12 @@ class MultiHeadAttention(Layer):
             for x in inputs)
         return super().__call__(inputs, training=training, **kwargs)
 
+    # Keras's private names for the projections, which some Keras code reads.
+    _query_dense = property(lambda self: self.query_dense)
+    _key_dense = property(lambda self: self.key_dense)
+    _value_dense = property(lambda self: self.value_dense)
+    _output_dense = property(lambda self: self.output_dense)
+
     def _symbolic_call(self, inputs, training, kwargs):
         _refuse_symbolic_masks(self, kwargs)
         self._scores_requested = bool(kwargs.get("return_attention_scores"))
