@@ -4,7 +4,9 @@ They work on NumPy arrays of Python strings (``str_``, ``object`` or UTF-8 ``byt
 before the differentiable part of a model, so they compute in NumPy, not on the graph:
 
 - tokenization (standardize, split) is one Python string method per text;
-- looking tokens up is one ``np.searchsorted`` over the sorted vocabulary for all tokens at once;
+- strings are counted by ``collections.Counter`` and looked up through one dict (both C loops
+  over the tokens; no array of millions of strings is built); integers by ``np.unique`` and
+  one ``np.searchsorted`` over the sorted vocabulary;
 - ``multi_hot`` / ``count`` / ``tf_idf`` are one ``np.bincount`` over (row, index) pairs, and the
   ``int`` output is one scatter of every token id to its (row, position).
 
@@ -21,6 +23,7 @@ array([[2, 6, 1, 0]])
 
 from __future__ import annotations
 
+import collections
 import itertools
 import re
 import string
@@ -39,8 +42,13 @@ _SPLIT = ("whitespace", "character")
 # ASCII punctuation characters of its regex, which are exactly string.punctuation.
 _LOWER_TABLE = {ord(c): ord(c.lower()) for c in string.ascii_uppercase}
 _STRIP_TABLE = dict.fromkeys(map(ord, string.punctuation))
-# tf.strings.split splits on ASCII whitespace only (not on "\xa0" or "\x1c" as str.split does).
+# tf.strings.split splits on ASCII whitespace only (not on "\xa0" or "\x1c" as str.split does):
+# str.split() (fast) is used unless a batch holds one of the other characters it splits on.
 _TOKEN = re.compile(r"[^ \t\n\r\v\f]+")
+# (Every other character of str.isspace(), listed rather than found by a scan of all of
+# Unicode at import, which took 0.2 s; tests/layers/test_text.py checks the list.)
+_OTHER_SPACE = re.compile(
+    "[\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
 
 
 # ----- arrays of strings -----
@@ -77,10 +85,17 @@ def _check_choice(value, allowed, argument: str, layer: str, allow_callable: boo
 
 
 # ----- ragged rows: all tokens end to end, and the number of tokens per row -----
-def _rows_of(lists) -> tuple[np.ndarray, np.ndarray]:
+def _rows_of(lists) -> tuple[list, np.ndarray]:
+    """All tokens end to end (a list of str: looked up through a dict, no array of strings
+    is built) and the number of tokens of each row."""
     lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
-    flat = np.array(list(itertools.chain.from_iterable(lists)), dtype=str)
-    return (flat if flat.size else np.empty(0, dtype="<U1")), lengths
+    return list(itertools.chain.from_iterable(lists)), lengths
+
+
+def _split_whitespace(texts: list) -> list:
+    if _OTHER_SPACE.search("".join(texts)):  # rare: split as TensorFlow does
+        return [_TOKEN.findall(text) for text in texts]
+    return [text.split() for text in texts]
 
 
 def _row_ids(lengths: np.ndarray) -> np.ndarray:
@@ -95,6 +110,7 @@ def _positions(lengths: np.ndarray) -> np.ndarray:
 def ngrams(flat: np.ndarray, lengths: np.ndarray, widths) -> tuple[np.ndarray, np.ndarray]:
     """Word n-grams of each row, joined by spaces, in ``tf.strings.ngrams``'s order: all
     n-grams of the first width, then of the next...; rows shorter than a width give none."""
+    flat = np.asarray(flat, dtype=str) if len(flat) else np.empty(0, dtype="<U1")
     rows, positions = _row_ids(lengths), _positions(lengths)
     parts, keys = [], []
     for order, width in enumerate(widths):  # a loop over widths, not over texts
@@ -185,6 +201,13 @@ class IndexLookup(Layer):
 
     def _check_oov_hashing(self) -> None:
         pass
+
+    def _unique(self, flat, with_inverse: bool):
+        """``(sorted unique tokens, index of each token among them or None, counts)``."""
+        if not with_inverse:
+            tokens, counts = np.unique(flat, return_counts=True)
+            return tokens, None, counts
+        return np.unique(flat, return_inverse=True, return_counts=True)
 
     # ----- indices -----
     def _oov_start_index(self) -> int:
@@ -328,11 +351,11 @@ class IndexLookup(Layer):
         if self._has_input_vocabulary:
             raise ValueError(f"Cannot adapt layer '{self.name}' after setting a static "
                              f"vocabulary via the `vocabulary` argument.")
-        tokens, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
+        tokens, inverse, counts = self._unique(flat, self.output_mode == "tf_idf")
         self._counts.append((tokens, counts))
         if self.output_mode == "tf_idf":
             # Each (document, token) pair once: the number of documents holding each token.
-            pairs = np.unique(_row_ids(lengths) * len(tokens) + inverse.ravel())
+            pairs, _ = _sorted_counts(_row_ids(lengths) * len(tokens) + inverse.ravel())
             self._document_counts.append(
                 (tokens, np.bincount(pairs % max(1, len(tokens)), minlength=len(tokens))))
             self._num_documents += len(lengths)
@@ -457,10 +480,13 @@ class IndexLookup(Layer):
         depth = self._depth()
         rows = _row_ids(lengths)
         valid = (ids >= 0) & (ids < depth)  # the mask (-1) is not counted
-        counts = np.bincount(rows[valid] * depth + ids[valid], minlength=len(lengths) * depth)
-        out = counts.reshape(len(lengths), depth).astype(np.float32)
+        cells = rows[valid] * depth + ids[valid]  # flat positions in the (rows, depth) output
+        out = np.zeros((len(lengths), depth), dtype=np.float32)
         if self.output_mode == "multi_hot":
-            return np.minimum(out, 1, out=out)
+            out.ravel()[cells] = 1
+            return out
+        cells, counts = _sorted_counts(cells)
+        out.ravel()[cells] = counts
         if self.output_mode == "tf_idf":
             if self.idf_weights is None:
                 raise ValueError(f"Layer '{self.name}': output_mode='tf_idf' needs IDF "
@@ -565,6 +591,45 @@ class StringLookup(IndexLookup):
 
     def _empty_tokens(self) -> np.ndarray:
         return np.empty(0, dtype="<U1")
+
+    def _set_tokens(self, tokens: np.ndarray) -> None:
+        super()._set_tokens(tokens)
+        start = self._token_start_index()
+        self._table = dict(zip(tokens.tolist(), range(start, start + len(tokens))))
+        if self.mask_token is not None:
+            self._table[self.mask_token] = 0 if self.output_mode == "int" else -1
+
+    def lookup(self, keys) -> np.ndarray:
+        """Indices of tokens given as a ``str_`` array or a list of str: one dict lookup per
+        token (faster than comparing strings in NumPy)."""
+        flat = keys.ravel().tolist() if isinstance(keys, np.ndarray) else keys
+        ids = np.fromiter(map(self._table.get, flat, itertools.repeat(_MISSING)),
+                          dtype=np.int64, count=len(flat))
+        missing = ids == _MISSING
+        if missing.any():
+            if self.num_oov_indices == 0:
+                raise ValueError(
+                    f"Layer '{self.name}': when `num_oov_indices=0` all inputs should be in "
+                    f"the vocabulary; found OOV values "
+                    f"{[flat[i] for i in np.nonzero(missing)[0][:10]]}. Consider setting "
+                    f"`num_oov_indices=1`.")
+            ids[missing] = self._oov_start_index()
+        return ids.reshape(keys.shape) if isinstance(keys, np.ndarray) else ids
+
+    def _unique(self, flat, with_inverse: bool):
+        """Counted by ``collections.Counter`` (one C pass over the tokens)."""
+        flat = flat.ravel().tolist() if isinstance(flat, np.ndarray) else flat
+        counter = collections.Counter(flat)
+        tokens = np.array(list(counter), dtype=str) if counter else self._empty_tokens()
+        counts = np.fromiter(counter.values(), dtype=np.int64, count=len(counter))
+        order = np.argsort(tokens, kind="stable")
+        if not with_inverse:
+            return tokens[order], None, counts[order]
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))  # position of each counter key once sorted
+        position = dict(zip(counter, rank.tolist()))
+        inverse = np.fromiter(map(position.__getitem__, flat), dtype=np.int64, count=len(flat))
+        return tokens[order], inverse, counts[order]
 
     def _keys(self, values) -> np.ndarray:
         if self.invert and not isinstance(values, (list, tuple, str)):
@@ -803,7 +868,7 @@ class TextVectorization(Layer):
 
     def _split_texts(self, texts: np.ndarray):
         if self._split == "whitespace":
-            return _rows_of([_TOKEN.findall(text) for text in texts.tolist()])
+            return _rows_of(_split_whitespace(texts.tolist()))
         if self._split == "character":
             return _rows_of([list(text) for text in texts.tolist()])
         result = self._split(texts)
@@ -897,6 +962,18 @@ def _batches(data, steps):
         if steps is not None and index >= steps:
             break
         yield batch
+
+
+_MISSING = -2  # what the token table gives an unknown token, before it becomes the OOV index
+
+
+def _sorted_counts(values: np.ndarray):
+    """``(sorted distinct values, how often each occurs)`` of an integer array, by one sort
+    (``np.unique`` hashes, which is several times slower on millions of int64)."""
+    values = np.sort(values)
+    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]]) if len(values) \
+        else np.zeros(0, np.int64)
+    return values[starts], np.diff(np.r_[starts, len(values)])
 
 
 def _fit_last_axis(ids: np.ndarray, length: int | None) -> np.ndarray:
