@@ -215,3 +215,15 @@ def test_fit_on_a_keras_pydataset_subclass():
     assert issubclass(keras.utils.Sequence, keras.utils.PyDataset)
     assert keras.utils.unpack_x_y_sample_weight((x, y)) == (x, y, None)
     assert keras.utils.pack_x_y_sample_weight(x) is x
+
+
+def test_arguments_a_dataset_makes_meaningless_are_refused():
+    x, y = _arrays()
+    model = _model()
+    ds = Dataset.from_tensor_slices((x, y)).batch(8)
+    with pytest.raises(ValueError, match=r"also \['y'\]"):
+        model.fit(ds, y, verbose=0)
+    with pytest.raises(ValueError, match="batch_size"):
+        model.evaluate(ds, batch_size=8, verbose=0)
+    with pytest.raises(ValueError, match="validation_split"):
+        model.fit(ds, validation_split=0.2, verbose=0)

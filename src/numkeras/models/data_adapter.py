@@ -283,6 +283,19 @@ def _as_numpy(value):
 # ----- the loops -----
 
 
+def check_unused(method: str, **arguments) -> None:
+    """Refuse arguments that a batch source makes meaningless (Keras raises too), rather
+    than ignoring them: the batches bring their own targets, weights and size."""
+    given = sorted(name for name, value in arguments.items()
+                   if value is not None and not (np.isscalar(value) and value == 0))
+    if given:
+        raise ValueError(
+            f"`{method}()` received a dataset or generator as `x` and also {given}: the "
+            f"batches carry their own targets, sample weights and size. Yield (x, y) or "
+            f"(x, y, sample_weight) batches instead, and set the batch size in the pipeline "
+            f"(e.g. dataset.batch(32)); validation_split is not supported with them.")
+
+
 def fit(model, source, epochs, verbose, callbacks, validation_data, initial_epoch,
         steps_per_epoch, validation_steps, validation_freq, shuffle, class_weight):
     """``model.fit`` on a batch source (see the module docstring)."""

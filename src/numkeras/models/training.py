@@ -344,6 +344,8 @@ class Trainer:
         self._assert_compiled("fit")
         if data_adapter.is_batch_source(x):  # a Dataset, PyDataset or generator: its own loop
             distribute.require_arrays("fit")  # (not sharded over processes)
+            data_adapter.check_unused("fit", y=y, sample_weight=sample_weight,
+                                      batch_size=batch_size, validation_split=validation_split)
             return data_adapter.fit(self, x, epochs, verbose, callbacks, validation_data,
                                     initial_epoch, steps_per_epoch, validation_steps,
                                     validation_freq, shuffle, class_weight)
@@ -444,6 +446,8 @@ class Trainer:
         ``[loss, metric, ...]`` in compile order (``return_dict=True``: a dict)."""
         self._assert_compiled("evaluate")
         if data_adapter.is_batch_source(x):
+            data_adapter.check_unused("evaluate", y=y, sample_weight=sample_weight,
+                                      batch_size=batch_size)
             return data_adapter.evaluate(self, x, verbose, steps, callbacks, return_dict)
         batch_size = _check_batch_size(batch_size)
         x, y, sample_weight = self._prepare(x, y, sample_weight, "evaluate")
@@ -485,6 +489,7 @@ class Trainer:
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Model outputs for ``x`` as one float32 NumPy array, computed batch by batch."""
         if data_adapter.is_batch_source(x):
+            data_adapter.check_unused("predict", batch_size=batch_size)
             return data_adapter.predict(self, x, verbose, steps, callbacks)
         batch_size = _check_batch_size(batch_size)
         strategy = distribute.current()
