@@ -254,3 +254,22 @@ def test_layers_inside_a_tape_match_fits_step():
     for w, w0, g in zip(model.trainable_weights, before, grads):
         np.testing.assert_allclose(w.numpy(), w0 - np.float32(0.1) * g.data, rtol=1e-6,
                                    atol=1e-7)
+
+
+def test_gradient_with_respect_to_a_watched_model_input():
+    """A saliency map: d(score)/d(image) through Conv2D, pooling and Dense."""
+    keras.config.set_random_seed(0)
+    model = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Conv2D(2, 3),
+                              keras.layers.MaxPooling2D(), keras.layers.Flatten(),
+                              keras.layers.Dense(3)])
+    images = Tensor(RNG.normal(size=(2, 6, 6, 1)).astype(np.float32))
+    with GradientTape() as tape:
+        tape.watch(images)
+        score = ops.sum(model(images)[:, 1])
+    saliency = tape.gradient(score, images).data
+    eps, probe = 1e-2, np.zeros((2, 6, 6, 1), np.float32)
+    probe[0, 2, 3, 0] = eps
+    plus = float(np.sum(model.predict(images.data + probe, verbose=0)[:, 1]))
+    minus = float(np.sum(model.predict(images.data - probe, verbose=0)[:, 1]))
+    assert saliency.shape == (2, 6, 6, 1)
+    assert saliency[0, 2, 3, 0] == pytest.approx((plus - minus) / (2 * eps), rel=2e-2, abs=1e-3)
