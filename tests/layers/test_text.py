@@ -263,3 +263,9 @@ def test_tf_keras_spelling():
     layer = tf.keras.layers.TextVectorization(vocabulary=["a"])
     assert layer(np.array(["a b"])).numpy().tolist() == [[2, 1]]
     assert tf.keras.preprocessing.sequence.pad_sequences([[1]], maxlen=2).tolist() == [[0, 1]]
+
+
+def test_loading_an_adapted_tf_idf_layer_is_refused_clearly():
+    layer = TextVectorization(output_mode="tf_idf")
+    with pytest.raises(ValueError, match="loading a 'tf_idf' layer"):
+        layer.load_assets_bytes({"vocabulary.txt": b"[UNK]\na"})

@@ -516,6 +516,12 @@ class IndexLookup(Layer):
         """Set the vocabulary from a saved ``vocabulary.txt`` (written by Keras or numkeras)."""
         if self.input_vocabulary is not None or "vocabulary.txt" not in files:
             return
+        if self.output_mode == "tf_idf" and self.idf_weights is None:
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}': loading a 'tf_idf' layer whose "
+                f"vocabulary was learned by adapt is not supported yet (its IDF weights are "
+                f"stored under a name numkeras does not read). In Keras, rebuild the layer "
+                f"with vocabulary= and idf_weights= before saving.")
         try:
             lines = files["vocabulary.txt"].decode("utf-8").splitlines()
         except UnicodeDecodeError as error:
