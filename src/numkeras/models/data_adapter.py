@@ -20,6 +20,8 @@ Two things Keras 3 users write that the array loops of ``training.py`` do not co
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from numkeras import callbacks as callbacks_module
@@ -33,11 +35,10 @@ from numkeras.utils.py_dataset import pack_x_y_sample_weight, unpack_x_y_sample_
 
 
 def train_step_function(model):
-    """``step(x, y, sample_weight) -> logs``: the built-in step itself, or the model's
-    ``train_step(data)`` override behind an adapter (decided once per fit)."""
-    from numkeras.models.training import Trainer
-
-    if type(model).train_step is Trainer.train_step:
+    """``step(x, y, sample_weight) -> logs``: the built-in step itself (or an override with
+    its signature), or the model's Keras-style ``train_step(data)`` behind an adapter
+    (decided once per fit)."""
+    if not _keras_style_step(model, "train_step"):
         return model.train_step
     return lambda x, y, sample_weight: python_logs(
         model.train_step(pack_x_y_sample_weight(x, y, sample_weight)))
@@ -45,23 +46,32 @@ def train_step_function(model):
 
 def evaluate_step_function(model):
     """As :func:`train_step_function`, for ``test_step``."""
-    from numkeras.models.training import Trainer
-
-    if type(model).test_step is Trainer.test_step:
+    if not _keras_style_step(model, "test_step"):
         return model.test_step
     return lambda x, y, sample_weight: python_logs(
         model.test_step(pack_x_y_sample_weight(x, y, sample_weight)))
 
 
 def overrides_step(model, method: str) -> bool:
-    """Whether ``method``'s step (train for fit, test for evaluate) is the model's own."""
+    """Whether ``method``'s step (train for fit, test for evaluate) is the model's own
+    Keras-style ``step(data)``."""
+    step = {"fit": "train_step", "evaluate": "test_step"}.get(method)
+    return step is not None and _keras_style_step(model, step)
+
+
+def _keras_style_step(model, name: str) -> bool:
+    """Whether ``model.<name>`` is an override taking Keras's one ``data`` argument (not the
+    built-in ``(x, y, sample_weight)`` step, nor an override with that signature)."""
     from numkeras.models.training import Trainer
 
-    if method == "fit":
-        return type(model).train_step is not Trainer.train_step
-    if method == "evaluate":
-        return type(model).test_step is not Trainer.test_step
-    return False
+    if getattr(type(model), name) is getattr(Trainer, name):
+        return False
+    try:
+        parameters = inspect.signature(getattr(model, name)).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) <= 1
 
 
 def builds_itself(model, method: str) -> bool:
