@@ -61,78 +61,10 @@ class KerasTensor:
             f"cannot become a NumPy array. Use keras.layers or keras.ops on it (they record "
             f"graph nodes), or call the model on data.")
 
-    # Operators record operation nodes through keras.ops, as Keras 3's KerasTensor does.
-    def __add__(self, other):
-        return _ops().add(self, other)
-
-    def __radd__(self, other):
-        return _ops().add(other, self)
-
-    def __sub__(self, other):
-        return _ops().subtract(self, other)
-
-    def __rsub__(self, other):
-        return _ops().subtract(other, self)
-
-    def __mul__(self, other):
-        return _ops().multiply(self, other)
-
-    def __rmul__(self, other):
-        return _ops().multiply(other, self)
-
-    def __truediv__(self, other):
-        return _ops().true_divide(self, other)
-
-    def __rtruediv__(self, other):
-        return _ops().true_divide(other, self)
-
-    def __floordiv__(self, other):
-        return _ops().floor_divide(self, other)
-
-    def __rfloordiv__(self, other):
-        return _ops().floor_divide(other, self)
-
-    def __mod__(self, other):
-        return _ops().mod(self, other)
-
-    def __pow__(self, other):
-        return _ops().power(self, other)
-
-    def __rpow__(self, other):
-        return _ops().power(other, self)
-
-    def __matmul__(self, other):
-        return _ops().matmul(self, other)
-
-    def __rmatmul__(self, other):
-        return _ops().matmul(other, self)
-
-    def __neg__(self):
-        return _ops().negative(self)
-
+    # Operators record operation nodes through keras.ops, as Keras 3's KerasTensor does
+    # (they are set below, from _OPERATORS).
     def __pos__(self):
         return self
-
-    def __abs__(self):
-        return _ops().absolute(self)
-
-    def __invert__(self):
-        return _ops().logical_not(self)
-
-    def __lt__(self, other):
-        return _ops().less(self, other)
-
-    def __le__(self, other):
-        return _ops().less_equal(self, other)
-
-    def __gt__(self, other):
-        return _ops().greater(self, other)
-
-    def __ge__(self, other):
-        return _ops().greater_equal(self, other)
-
-    def __getitem__(self, key):
-        return _ops().get_item(self, key)
 
     # == and != keep Python's identity meaning: graphs look tensors up in lists and dicts.
     __hash__ = object.__hash__
@@ -145,6 +77,34 @@ def _ops():
     from numkeras import ops  # level 2: loaded when a graph first uses an operator
 
     return ops
+
+
+# Python operator -> keras.ops function; "r" marks the reflected form (other <op> self).
+_OPERATORS = {
+    "add": "add", "radd": "r add", "sub": "subtract", "rsub": "r subtract",
+    "mul": "multiply", "rmul": "r multiply", "truediv": "true_divide",
+    "rtruediv": "r true_divide", "floordiv": "floor_divide", "rfloordiv": "r floor_divide",
+    "mod": "mod", "pow": "power", "rpow": "r power", "matmul": "matmul", "rmatmul": "r matmul",
+    "lt": "less", "le": "less_equal", "gt": "greater", "ge": "greater_equal",
+    "getitem": "get_item", "neg": "negative", "abs": "absolute", "invert": "logical_not",
+}
+
+
+def _operator(spec: str):
+    reflected, name = spec.startswith("r "), spec.removeprefix("r ")
+
+    def binary(self, other):
+        op = getattr(_ops(), name)
+        return op(other, self) if reflected else op(self, other)
+
+    def unary(self):
+        return getattr(_ops(), name)(self)
+
+    return unary if name in ("negative", "absolute", "logical_not") else binary
+
+
+for _dunder, _spec in _OPERATORS.items():
+    setattr(KerasTensor, f"__{_dunder}__", _operator(_spec))
 
 
 class Node:
