@@ -224,6 +224,13 @@ CASES.update({
     "det": [(math_ops.det, [_well_conditioned(3)]),
             (math_ops.det, [np.stack([_well_conditioned(2), _well_conditioned(2)])])],
     "solve": [(math_ops.solve, [_well_conditioned(3), normal(3, 2)])],
+    "fft": [(math_ops.fft, [normal(2, 4), normal(2, 4)]),
+            (lambda a, b: math_ops.fft(a, b, axes=(0, 1), inverse=True),
+             [normal(3, 2), normal(3, 2)])],
+    "rfft": [(lambda x: math_ops.rfft(x, n=4), [normal(2, 4)]),
+             (lambda x: math_ops.rfft(x, n=5), [normal(5)])],
+    "irfft": [(lambda a, b: math_ops.irfft(a, b, n=6), [normal(2, 4), normal(2, 4)]),
+              (lambda a, b: math_ops.irfft(a, b, n=5), [normal(3), normal(3)])],
 })
 
 

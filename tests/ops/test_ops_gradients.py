@@ -304,6 +304,17 @@ GRADIENT_CASES.update({
                          (lambda x: ops.associative_scan(ops.add, x, reverse=True),
                           [normal(3, 2)])],
     "custom_gradient": [(lambda x: _softplus_with_custom_gradient(x), [normal(3)])],
+    # Fourier transforms: (real, imaginary) pairs in and out
+    "fft": [(lambda a, b: _flat(ops.fft((a, b))), [normal(2, 5), normal(2, 5)])],
+    "fft2": [(lambda a, b: _flat(ops.fft2((a, b))), [normal(2, 3, 4), normal(2, 3, 4)])],
+    "ifft2": [(lambda a, b: _flat(ops.ifft2((a, b))), [normal(3, 4), normal(3, 4)])],
+    "rfft": [(lambda x: _flat(ops.rfft(x)), [normal(2, 6)]),
+             (lambda x: _flat(ops.rfft(x, fft_length=7)), [normal(5)])],
+    "irfft": [(lambda a, b: ops.irfft((a, b)), [normal(2, 4), normal(2, 4)]),
+              (lambda a, b: ops.irfft((a, b), fft_length=5), [normal(3), normal(3)])],
+    "stft": [(lambda x: _flat(ops.stft(x, 6, 3, 8)), [normal(2, 12)])],
+    "istft": [(lambda a, b: ops.istft((a, b), 6, 2, 8, window="hamming"),
+               [normal(4, 5), normal(4, 5)])],
     # control flow: the gradient flows through the functions they run
     "cond": [(lambda x: ops.cond(True, lambda: ops.sin(x), lambda: x), [normal(3)])],
     "switch": [(lambda x: ops.switch(1, [ops.exp, ops.cos], x), [normal(3)])],

@@ -13,7 +13,9 @@ Why each is a primitive:
 - ``einsum``: the VJP of each operand is another einsum, instead of transposes and matmuls;
 - ``segment_sum``: a scatter-add whose VJP is a gather;
 - ``erfinv``: found by Newton's method on ``erf``; its VJP is closed-form;
-- ``inv``, ``det``, ``solve``: LAPACK calls with closed-form VJPs.
+- ``inv``, ``det``, ``solve``: LAPACK calls with closed-form VJPs;
+- ``fft``, ``rfft``, ``irfft``: complex values travel as a trailing axis of 2 (real,
+  imaginary); the VJP of each transform is its adjoint, another FFT.
 
 >>> from numkeras.backprop import Tensor
 >>> x = Tensor([0.0, 1.0], requires_grad=True)
@@ -236,6 +238,68 @@ def solve(a, b):
         gb = np.linalg.solve(_mT(a), g)
         ga = -gb @ _mT(out) if needs[0] else None
         return ga, gb
+
+    return out, vjp
+
+
+# ----- Fourier transforms (complex values as a trailing (real, imaginary) axis) -----
+
+
+def _stacked(z, dtype):
+    return np.stack([z.real, z.imag], axis=-1).astype(dtype)
+
+
+@primitive
+def fft(real, imag, *, axes=(-1,), inverse=False):
+    """The (inverse) discrete Fourier transform of ``real + i imag`` over ``axes``, as an array
+    with a trailing axis of 2 (real, imaginary)."""
+    dtype = np.result_type(real, imag, np.float32)
+    z = np.asarray(real) + 1j * np.asarray(imag)
+    count = int(np.prod([z.shape[a] for a in axes]))
+    out = np.fft.ifftn(z, axes=axes) if inverse else np.fft.fftn(z, axes=axes)
+
+    def vjp(g):
+        gz = g[..., 0] + 1j * g[..., 1]
+        # The adjoint of the DFT is count times the inverse DFT, and vice versa.
+        back = np.fft.fftn(gz, axes=axes) / count if inverse else np.fft.ifftn(
+            gz, axes=axes) * count
+        return back.real.astype(dtype), back.imag.astype(dtype)
+
+    return _stacked(out, dtype), vjp
+
+
+@primitive
+def rfft(x, *, n):
+    """The DFT of the real ``x`` (last axis of length ``n``): its ``n // 2 + 1`` non-negative
+    frequencies, with a trailing (real, imaginary) axis."""
+    x = np.asarray(x)
+    dtype = np.result_type(x, np.float32)
+    out = np.fft.rfft(x, n=n, axis=-1)
+
+    def vjp(g):
+        full = np.zeros(g.shape[:-2] + (n,), complex)
+        full[..., :out.shape[-1]] = g[..., 0] + 1j * g[..., 1]
+        return ((np.fft.ifft(full, axis=-1) * n).real.astype(dtype),)
+
+    return _stacked(out, dtype), vjp
+
+
+@primitive
+def irfft(real, imag, *, n):
+    """The real signal of length ``n`` whose non-negative frequencies are ``real + i imag``
+    (``n // 2 + 1`` of them)."""
+    dtype = np.result_type(real, imag, np.float32)
+    out = np.fft.irfft(np.asarray(real) + 1j * np.asarray(imag), n=n, axis=-1).astype(dtype)
+
+    def vjp(g):
+        spectrum = np.fft.rfft(g, n=n, axis=-1)
+        # Every frequency but 0 (and n/2 for even n) stands for itself and its mirror image.
+        weight = np.full(spectrum.shape[-1], 2.0)
+        weight[0] = 1.0
+        if n % 2 == 0:
+            weight[-1] = 1.0
+        spectrum = spectrum * weight / n
+        return spectrum.real.astype(dtype), spectrum.imag.astype(dtype)
 
     return out, vjp
 

@@ -17,7 +17,8 @@ from numkeras.ops.core import constant, to_float, to_tensor, value
 from numkeras.ops.numpy import _axis, argsort, take_along_axis
 
 __all__ = [
-    "erf", "erfc", "erfinv", "extract_sequences", "in_top_k", "logsumexp", "rsqrt",
+    "erf", "erfc", "erfinv", "extract_sequences", "fft", "fft2", "ifft2", "in_top_k", "irfft",
+    "istft", "rfft", "stft", "logsumexp", "rsqrt",
     "segment_max", "segment_min", "segment_prod", "segment_sum", "top_k",
 ]
 
@@ -211,3 +212,141 @@ def segment_prod(data, segment_ids, num_segments=None, sorted=False) -> Tensor: 
     negatives = np.zeros((count,) + data.shape[1:], np.int64)
     np.add.at(negatives, ids, (data.data < 0).astype(np.int64))
     return _p.multiply(magnitude, np.where(negatives % 2, -1, 1).astype(data.dtype))
+
+
+# ----- Fourier transforms: complex tensors travel as (real, imaginary) pairs -----
+
+
+def _complex_pair(x, name):
+    if not isinstance(x, (tuple, list)) or len(x) != 2:
+        raise ValueError(f"{name}: x must be a tuple of two tensors, (real, imaginary); got "
+                         f"{type(x).__name__}.")
+    real, imag = to_float(x[0]), to_float(x[1])
+    if real.shape != imag.shape:
+        raise ValueError(f"{name}: the real and imaginary parts must have the same shape, "
+                         f"got {real.shape} and {imag.shape}.")
+    return real, imag
+
+
+def _split_pair(stacked):
+    return (_p.getitem(stacked, index=(Ellipsis, 0)), _p.getitem(stacked, index=(Ellipsis, 1)))
+
+
+def fft(x):
+    """The discrete Fourier transform over the last axis of ``x = (real, imag)``.
+
+    >>> [t.numpy().tolist() for t in fft(([1.0, 0.0], [0.0, 0.0]))]
+    [[1.0, 1.0], [0.0, 0.0]]
+    """
+    return _split_pair(_m.fft(*_complex_pair(x, "fft"), axes=(-1,)))
+
+
+def fft2(x):
+    """The 2-D discrete Fourier transform over the last two axes of ``x = (real, imag)``."""
+    return _split_pair(_m.fft(*_complex_pair(x, "fft2"), axes=(-2, -1)))
+
+
+def ifft2(x):
+    """The inverse of :func:`fft2`."""
+    return _split_pair(_m.fft(*_complex_pair(x, "ifft2"), axes=(-2, -1), inverse=True))
+
+
+def _fit_length(x, length):
+    """``x`` cut or zero-padded to ``length`` along the last axis (differentiably)."""
+    current = x.shape[-1]
+    if current > length:
+        return _p.getitem(x, index=(Ellipsis, slice(0, length)))
+    if current < length:
+        return _p.pad(x, pad_width=((0, 0),) * (x.ndim - 1) + ((0, length - current),))
+    return x
+
+
+def rfft(x, fft_length=None):
+    """The non-negative frequencies of the real ``x``'s Fourier transform over its last axis
+    (cut or zero-padded to ``fft_length``): ``(real, imag)`` of length ``fft_length // 2 + 1``.
+
+    >>> [t.numpy().tolist() for t in rfft([1.0, 2.0, 3.0, 4.0])]
+    [[10.0, -2.0, -2.0], [0.0, 2.0, 0.0]]
+    """
+    x = to_float(x)
+    n = x.shape[-1] if fft_length is None else int(fft_length)
+    return _split_pair(_m.rfft(_fit_length(x, n), n=n))
+
+
+def irfft(x, fft_length=None):
+    """The real signal (length ``fft_length``, by default ``2 * (m - 1)``) whose non-negative
+    frequencies are ``x = (real, imag)``."""
+    real, imag = _complex_pair(x, "irfft")
+    n = 2 * (real.shape[-1] - 1) if fft_length is None else int(fft_length)
+    bins = n // 2 + 1
+    return _m.irfft(_fit_length(real, bins), _fit_length(imag, bins), n=n)
+
+
+def _stft_window(window, sequence_length, fft_length, dtype):
+    """The window padded to ``fft_length`` (centred), as Keras builds it."""
+    if window is None:
+        return np.ones(fft_length, dtype)  # the whole frame, as Keras
+    if isinstance(window, str):
+        if window not in ("hann", "hamming"):
+            raise ValueError(f"window must be 'hann', 'hamming', a tensor or None, got "
+                             f"{window!r}.")
+        # Periodic windows (scipy.signal.get_window's default, which Keras uses).
+        phase = 2 * np.pi * np.arange(sequence_length) / sequence_length
+        win = 0.5 - 0.5 * np.cos(phase) if window == "hann" else 0.54 - 0.46 * np.cos(phase)
+    else:
+        win = np.asarray(value(window), np.float64)
+        if win.shape != (sequence_length,):
+            raise ValueError(f"The shape of `window` must be ({sequence_length},), got "
+                             f"{win.shape}.")
+    left = (fft_length - sequence_length) // 2
+    return np.pad(win, (left, fft_length - sequence_length - left)).astype(dtype)
+
+
+def stft(x, sequence_length, sequence_stride, fft_length, window="hann", center=True):
+    """The short-time Fourier transform of the real ``x`` along its last axis: ``(real,
+    imag)`` of shape ``(..., frames, fft_length // 2 + 1)``; ``center`` reflect-pads
+    ``fft_length // 2`` on both sides first, as Keras.
+
+    >>> real, imag = stft(np.ones(8, "float32"), 4, 2, 4, window=None, center=False)
+    >>> real.numpy()[:, 0].tolist()
+    [4.0, 4.0, 4.0]
+    """
+    x = to_float(x)
+    if fft_length < sequence_length:
+        raise ValueError(f"stft: fft_length ({fft_length}) must be at least sequence_length "
+                         f"({sequence_length}).")
+    if center:
+        half = fft_length // 2
+        from numkeras.ops.numpy import pad
+
+        x = pad(x, ((0, 0),) * (x.ndim - 1) + ((half, half),), mode="reflect")
+    win = _stft_window(window, sequence_length, fft_length, x.dtype)
+    frames = extract_sequences(x, fft_length, sequence_stride)  # (..., F, fft_length)
+    return _split_pair(_m.rfft(_p.multiply(frames, win), n=fft_length))
+
+
+def istft(x, sequence_length, sequence_stride, fft_length, length=None, window="hann",
+          center=True):
+    """The inverse of :func:`stft`: each frame's inverse transform, windowed and overlapped,
+    divided by the overlapped squared window (where it is not 0)."""
+    real, imag = _complex_pair(x, "istft")
+    frames = _m.irfft(real, imag, n=fft_length)  # (..., F, fft_length)
+    win = _stft_window(window, sequence_length, fft_length, frames.dtype)
+    count, stride = frames.shape[-2], int(sequence_stride)
+    total = fft_length + stride * (count - 1)
+    positions = (np.arange(count)[:, None] * stride + np.arange(fft_length)).reshape(-1)
+    weighted = _p.reshape(_p.multiply(frames, win), shape=frames.shape[:-2] + (-1,))
+    rows = _p.transpose(weighted, axes=(weighted.ndim - 1,) + tuple(range(weighted.ndim - 1)))
+    summed = _m.segment_sum(rows, segment_ids=positions, num_segments=total)  # (total, ...)
+    signal = _p.transpose(summed, axes=tuple(range(1, summed.ndim)) + (0,))
+    norm = np.zeros(total)
+    np.add.at(norm, positions, np.tile(win.astype(np.float64) ** 2, count))
+    scale = np.where(norm > 1e-10, 1.0 / np.where(norm > 1e-10, norm, 1.0), 1.0)
+    if window is None:
+        # Keras divides by the stride instead of the window's sum here; kept for equal output.
+        scale = scale * fft_length / stride
+    signal = _p.multiply(signal, scale.astype(frames.dtype))
+    start = fft_length // 2 if center else 0
+    end = start + length if length is not None else (total - fft_length // 2 if center
+                                                     else total)
+    return _p.getitem(signal, index=(Ellipsis, slice(start, end)))
