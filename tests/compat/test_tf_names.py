@@ -372,3 +372,44 @@ def test_tf_functions_on_symbolic_inputs_build_a_functional_model():
     data = np.array([[1.0, 2.0, 3.0]], np.float32)
     expected = 2 * (np.square(data).sum() + data.sum())
     np.testing.assert_allclose(model.predict(data, verbose=0), [[expected]], rtol=1e-6)
+
+
+def test_tensorflow_custom_layer_guide_with_variables_as_attributes():
+    """TF's "Making new layers and models via subclassing" (tf.Variable attributes)."""
+
+    class Linear(tf.keras.layers.Layer):
+        def __init__(self, units=32, input_dim=32):
+            super().__init__()
+            w_init = tf.random_normal_initializer()
+            self.w = tf.Variable(
+                initial_value=w_init(shape=(input_dim, units), dtype="float32"),
+                trainable=True,
+            )
+            b_init = tf.zeros_initializer()
+            self.b = tf.Variable(
+                initial_value=b_init(shape=(units,), dtype="float32"), trainable=True
+            )
+
+        def call(self, inputs):
+            return tf.matmul(inputs, self.w) + self.b
+
+    x = tf.ones((2, 2))
+    linear_layer = Linear(4, 2)
+    y = linear_layer(x)
+    assert y.shape == (2, 4)
+    assert linear_layer.weights == [linear_layer.w, linear_layer.b]
+
+    class ComputeSum(tf.keras.layers.Layer):
+        def __init__(self, input_dim):
+            super().__init__()
+            self.total = tf.Variable(initial_value=tf.zeros((input_dim,)), trainable=False)
+
+        def call(self, inputs):
+            self.total.assign_add(tf.reduce_sum(inputs, axis=0))
+            return self.total
+
+    my_sum = ComputeSum(2)
+    my_sum(x)
+    assert my_sum(x).numpy().tolist() == [4.0, 4.0]
+    assert len(my_sum.weights) == 1 and len(my_sum.non_trainable_weights) == 1
+    assert my_sum.trainable_weights == []

@@ -120,6 +120,31 @@ def _t(x) -> Tensor:
     return x if isinstance(x, Tensor) else constant(x)
 
 
+# ----- initializers (TF 2 spellings of keras.initializers) -----
+def random_normal_initializer(mean=0.0, stddev=0.05, seed=None):
+    return initializers.RandomNormal(mean=mean, stddev=stddev, seed=seed)
+
+
+def random_uniform_initializer(minval=-0.05, maxval=0.05, seed=None):
+    return initializers.RandomUniform(minval=minval, maxval=maxval, seed=seed)
+
+
+def zeros_initializer():
+    return initializers.Zeros()
+
+
+def ones_initializer():
+    return initializers.Ones()
+
+
+def constant_initializer(value=0):
+    return initializers.Constant(value)
+
+
+def glorot_uniform_initializer(seed=None):
+    return initializers.GlorotUniform(seed=seed)
+
+
 # ----- creation -----
 def _shape(shape) -> tuple:
     shape = _array(shape).tolist() if isinstance(shape, Tensor) else shape

@@ -187,11 +187,22 @@ class Layer:
     def __setattr__(self, key, value):
         if isinstance(value, Layer) and key != "_layers":
             self._track(value)
+        elif isinstance(value, Variable) and not key.startswith("_"):
+            self._track_variable(value)  # self.w = tf.Variable(...) in __init__ or build
         elif isinstance(value, (list, tuple)) and not key.startswith("_"):
             for item in value:
                 if isinstance(item, Layer):
                     self._track(item)
         object.__setattr__(self, key, value)
+
+    def _track_variable(self, variable: Variable) -> None:
+        """A Variable assigned as an attribute is a weight of this layer, as in Keras 3
+        (those made by ``add_weight`` are already listed)."""
+        own = self._trainable_weights + self._non_trainable_weights
+        if not any(variable is known for known in own):
+            (self._trainable_weights if variable.trainable
+             else self._non_trainable_weights).append(variable)
+            bump_structure_version()
 
     def _track(self, layer: "Layer") -> None:
         if not any(layer is known for known in self._layers):
