@@ -273,3 +273,18 @@ def test_gradient_with_respect_to_a_watched_model_input():
     minus = float(np.sum(model.predict(images.data - probe, verbose=0)[:, 1]))
     assert saliency.shape == (2, 6, 6, 1)
     assert saliency[0, 2, 3, 0] == pytest.approx((plus - minus) / (2 * eps), rel=2e-2, abs=1e-3)
+
+
+def test_jacobian_and_batch_jacobian():
+    w = _var(RNG.normal(size=(3, 2)), "w")
+    x = Tensor(RNG.normal(size=(4, 3)))
+    with GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        y = ops.tanh(ops.matmul(x, w))  # (4, 2)
+    per_sample = tape.batch_jacobian(y, x).data  # (4, 2, 3)
+    slope = 1 - np.tanh(x.data @ w.data) ** 2  # (4, 2)
+    np.testing.assert_allclose(per_sample, slope[:, :, None] * w.data.T[None], rtol=1e-6)
+    full = tape.jacobian(y, w).data  # (4, 2, 3, 2)
+    assert full.shape == (4, 2, 3, 2)
+    np.testing.assert_allclose(full[1, 0, :, 0], slope[1, 0] * x.data[1], rtol=1e-6)
+    np.testing.assert_array_equal(full[1, 0, :, 1], 0)

@@ -210,6 +210,26 @@ class GradientTape:
                for row, source in zip(rows, flat_sources)]
         return _pack(sources, iter(out))
 
+    def batch_jacobian(self, target, source, unconnected_gradients=UnconnectedGradients.NONE):
+        """Per-sample Jacobians ``d target[b] / d source[b]``: shape ``(batch,) +
+        target.shape[1:] + source.shape[1:]``, assuming samples do not interact (as TF)."""
+        persistent, self._persistent = self._persistent, True
+        try:
+            batch, width = target.shape[0], int(np.prod(target.shape[1:]))
+            rows = []
+            for i in range(width):  # one walk per output feature, all samples at once
+                seed = np.zeros((batch, width), dtype=target.dtype)
+                seed[:, i] = 1
+                grad = self.gradient(target, source, output_gradients=[
+                    seed.reshape(target.shape)], unconnected_gradients=unconnected_gradients)
+                if grad is None:
+                    return None
+                rows.append(grad.data)
+        finally:
+            self._persistent = persistent
+        stacked = np.stack(rows, axis=1)  # (batch, width) + source.shape[1:]
+        return Tensor(stacked.reshape((batch,) + target.shape[1:] + source.shape[1:]))
+
     def _is_watched(self, source: Tensor) -> bool:
         if id(source) in self._watched:
             return True
