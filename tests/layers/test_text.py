@@ -269,3 +269,39 @@ def test_loading_an_adapted_tf_idf_layer_is_refused_clearly():
     layer = TextVectorization(output_mode="tf_idf")
     with pytest.raises(ValueError, match="loading a 'tf_idf' layer"):
         layer.load_assets_bytes({"vocabulary.txt": b"[UNK]\na"})
+
+
+ALPHABET = list("abcAB.,!'- \t\n") + ["é", "Ü", "\xa0", "  ", "ß", "x1", "\u3000"]
+
+
+def random_text_vectorization_case(rng):
+    def text():
+        return "".join(rng.choice(ALPHABET, rng.integers(0, 25)))
+
+    kwargs = {"standardize": [None, "lower", "strip_punctuation",
+                              "lower_and_strip_punctuation"][rng.integers(4)],
+              "split": ["whitespace", "character"][rng.integers(2)],
+              "output_mode": ["int", "multi_hot", "count", "tf_idf"][rng.integers(4)]}
+    if rng.random() < 0.4:
+        kwargs["ngrams"] = int(rng.integers(1, 4))
+    if rng.random() < 0.5:
+        kwargs["max_tokens"] = int(rng.integers(3, 12))
+    if kwargs["output_mode"] == "int" and rng.random() < 0.5:
+        kwargs["output_sequence_length"] = int(rng.integers(1, 8))
+    return kwargs, [text() for _ in range(rng.integers(1, 12))], [text() for _ in range(5)]
+
+
+def test_random_corpora_match_keras():
+    """By hand, with TensorFlow: KERAS_BACKEND=tensorflow PYTHONPATH=src:. python -m pytest"""
+    pytest.importorskip("tensorflow")
+    real_keras = pytest.importorskip("keras")
+    rng = np.random.default_rng(1)
+    for _ in range(40):
+        kwargs, texts, queries = random_text_vectorization_case(rng)
+        theirs, ours = real_keras.layers.TextVectorization(**kwargs), TextVectorization(**kwargs)
+        theirs.adapt(texts)
+        ours.adapt(texts)
+        assert [str(v) for v in theirs.get_vocabulary()] == ours.get_vocabulary(), kwargs
+        if len(ours.get_vocabulary()) > 2:
+            np.testing.assert_allclose(ours(np.array(queries)).numpy(),
+                                       np.asarray(theirs(np.array(queries))), atol=1e-6)
