@@ -413,3 +413,30 @@ def test_tensorflow_custom_layer_guide_with_variables_as_attributes():
     assert my_sum(x).numpy().tolist() == [4.0, 4.0]
     assert len(my_sum.weights) == 1 and len(my_sum.non_trainable_weights) == 1
     assert my_sum.trainable_weights == []
+
+
+def test_losses_added_in_call_join_a_hand_written_loop():
+    """The from-scratch guide's ActivityRegularizationLayer: model.losses holds this call's
+    penalty, and its gradient reaches the first layer."""
+
+    class ActivityRegularizationLayer(keras.layers.Layer):
+        def call(self, inputs):
+            self.add_loss(1e-2 * tf.reduce_sum(inputs))
+            return inputs
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input(shape=(8,), name="digits")
+    x = keras.layers.Dense(4, activation="relu")(inputs)
+    x = ActivityRegularizationLayer()(x)
+    outputs = keras.layers.Dense(3, name="predictions")(x)
+    model = keras.Model(inputs=inputs, outputs=outputs)
+    x_batch = np.random.default_rng(0).random((5, 8)).astype("float32")
+    with tf.GradientTape(persistent=True) as tape:
+        model(x_batch, training=True)
+        penalty = sum(model.losses)
+    assert len(model.losses) == 1
+    hidden = np.maximum(x_batch @ model.layers[1].kernel.numpy() + model.layers[1].bias.numpy(),
+                        0)
+    assert float(penalty) == pytest.approx(1e-2 * hidden.sum(), rel=1e-5)
+    grad = tape.gradient(penalty, model.layers[1].bias)
+    np.testing.assert_allclose(grad.numpy(), 1e-2 * (hidden > 0).sum(0), rtol=1e-5)
