@@ -288,3 +288,37 @@ def test_jacobian_and_batch_jacobian():
     assert full.shape == (4, 2, 3, 2)
     np.testing.assert_allclose(full[1, 0, :, 0], slope[1, 0] * x.data[1], rtol=1e-6)
     np.testing.assert_array_equal(full[1, 0, :, 1], 0)
+
+
+def test_gradient_penalty_through_layers_matches_finite_differences():
+    """WGAN-GP's penalty: d/dW of ||d D(x)/dx||^2 for a Dense-tanh-Dense critic (nested tapes
+    through the fused Dense rule)."""
+    keras.config.set_random_seed(1)
+    critic = keras.Sequential([keras.Input((4,)), keras.layers.Dense(5, activation="tanh"),
+                               keras.layers.Dense(1)])
+    critic.build((None, 4))
+    images = RNG.normal(size=(3, 4)).astype(np.float32)
+    kernel = critic.layers[0].kernel
+
+    def penalty():
+        x = Tensor(images)
+        with GradientTape() as outer:
+            with GradientTape() as inner:
+                inner.watch(x)
+                score = ops.sum(critic(x, training=True))
+            grad_x = inner.gradient(score, x)
+            value = ops.sum(grad_x * grad_x)
+        return float(value.data), outer.gradient(value, kernel).data
+
+    _, analytic = penalty()
+    eps, saved = 1e-2, kernel.numpy()
+    numeric = np.zeros_like(saved)
+    for index in [(0, 0), (2, 3), (3, 4)]:
+        for sign in (1, -1):
+            probe = saved.copy()
+            probe[index] += sign * eps
+            kernel.assign(probe)
+            numeric[index] += sign * penalty()[0] / (2 * eps)
+    kernel.assign(saved)
+    for index in [(0, 0), (2, 3), (3, 4)]:
+        assert analytic[index] == pytest.approx(numeric[index], rel=2e-2, abs=1e-4)
