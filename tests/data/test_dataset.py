@@ -227,3 +227,22 @@ def test_arguments_a_dataset_makes_meaningless_are_refused():
         model.evaluate(ds, batch_size=8, verbose=0)
     with pytest.raises(ValueError, match="validation_split"):
         model.fit(ds, validation_split=0.2, verbose=0)
+
+
+def test_flat_map_shard_padded_batch_and_reduce():
+    ds = Dataset.range(3).flat_map(lambda v: Dataset.from_tensors(v).repeat(2))
+    assert _numbers(ds) == [0, 0, 1, 1, 2, 2]
+    assert _numbers(Dataset.range(10).shard(3, 1)) == [1, 4, 7]
+    assert Dataset.range(10).shard(3, 1).cardinality() == 3
+    with pytest.raises(ValueError, match="index"):
+        Dataset.range(4).shard(2, 2)
+    sequences = Dataset.from_generator(lambda: iter([np.arange(1, n + 1) for n in (2, 4, 1)]))
+    batch = next(sequences.padded_batch(3).as_numpy_iterator())
+    assert batch.tolist() == [[1, 2, 0, 0], [1, 2, 3, 4], [1, 0, 0, 0]]
+    pairs = Dataset.zip((sequences, Dataset.range(3)))
+    batch = next(pairs.padded_batch(2, padded_shapes=([5], []),
+                                    padding_values=(-1, 0)).as_numpy_iterator())
+    assert batch[0].tolist() == [[1, 2, -1, -1, -1], [1, 2, 3, 4, -1]]
+    assert batch[1].tolist() == [0, 1]
+    total = Dataset.range(5).reduce(np.int64(0), lambda state, v: state + v)
+    assert int(total) == 10

@@ -201,6 +201,52 @@ class Dataset:
             INFINITE_CARDINALITY if INFINITE_CARDINALITY in counts else UNKNOWN_CARDINALITY)
         return Dataset(lambda: itertools.chain(self._elements(), dataset._elements()), size)
 
+    def flat_map(self, map_func, name=None) -> "Dataset":
+        """``map_func`` returns a Dataset per element; their elements, one after another."""
+        def elements():
+            with no_grad():
+                for element in self._elements():
+                    yield from _call(map_func, element)._elements()
+
+        return Dataset(elements, UNKNOWN_CARDINALITY)
+
+    def shard(self, num_shards, index, name=None) -> "Dataset":
+        """Every ``num_shards``-th element, starting at ``index``."""
+        num_shards = _positive("num_shards", num_shards)
+        if not 0 <= int(index) < num_shards:
+            raise ValueError(f"`index` must be in [0, {num_shards}), received index={index}.")
+        size = self._cardinality
+        if size >= 0:
+            size = len(range(int(index), size, num_shards))
+        return Dataset(lambda: itertools.islice(self._elements(), int(index), None, num_shards),
+                       size)
+
+    def padded_batch(self, batch_size, padded_shapes=None, padding_values=None,
+                     drop_remainder=False, name=None) -> "Dataset":
+        """Batches of elements of different lengths, each component zero-padded (or with
+        ``padding_values``) at the end of every axis to the longest in the batch (or to
+        ``padded_shapes``, where given as numbers)."""
+        batch_size = _positive("batch_size", batch_size)
+        count = self._cardinality
+        if count >= 0:
+            count = count // batch_size if drop_remainder else -(-count // batch_size)
+
+        def elements():
+            for rows in _chunks(self._elements(), batch_size, drop_remainder):
+                yield _padded_stack(rows, padded_shapes, padding_values)
+
+        return Dataset(elements, count)
+
+    def reduce(self, initial_state, reduce_func):
+        """Fold the elements: ``state = reduce_func(state, element)`` (as Tensors)."""
+        state = _map(Tensor, _map(_as_array, initial_state))
+        with no_grad():
+            for element in self._elements():
+                tensors = _map(Tensor, element)
+                state = reduce_func(state, *tensors) if isinstance(tensors, tuple) \
+                    else reduce_func(state, tensors)
+        return state
+
     def enumerate(self, start=0, name=None) -> "Dataset":
         """``(index, element)`` pairs."""
         return Dataset(lambda: ((np.int64(i), e) for i, e in
@@ -353,6 +399,30 @@ def _stack(rows):
     if isinstance(first, tuple):
         return tuple(_stack([r[i] for r in rows]) for i in range(len(first)))
     return np.stack(rows)
+
+
+def _padded_stack(rows, shapes, values):
+    first = rows[0]
+    if isinstance(first, dict):
+        return {k: _padded_stack([r[k] for r in rows], _part(shapes, k), _part(values, k))
+                for k in first}
+    if isinstance(first, tuple):
+        return tuple(_padded_stack([r[i] for r in rows], _part(shapes, i), _part(values, i))
+                     for i in range(len(first)))
+    arrays = [np.asarray(r) for r in rows]
+    longest = np.max([a.shape for a in arrays], axis=0) if arrays[0].ndim else ()
+    target = tuple(int(t) if t is not None and t != -1 else int(n) for t, n in zip(
+        shapes, longest)) if shapes is not None else tuple(int(n) for n in longest)
+    fill = 0 if values is None else np.asarray(_as_array(values)).item()
+    out = np.full((len(arrays),) + target, fill, dtype=arrays[0].dtype)
+    for i, array in enumerate(arrays):  # one copy per element: lengths differ
+        out[(i,) + tuple(slice(0, n) for n in array.shape)] = array
+    return out
+
+
+def _part(structure, key):
+    return None if structure is None or not isinstance(structure, (dict, tuple)) \
+        else structure[key]
 
 
 def _buffer_shuffle(iterator, buffer_size, rng):
