@@ -246,3 +246,17 @@ def test_flat_map_shard_padded_batch_and_reduce():
     assert batch[1].tolist() == [0, 1]
     total = Dataset.range(5).reduce(np.int64(0), lambda state, v: state + v)
     assert int(total) == 10
+
+
+def test_infinite_datasets_need_their_steps_argument():
+    x, y = _arrays()
+    model = _model()
+    forever = Dataset.from_tensor_slices((x, y)).batch(8).repeat()
+    with pytest.raises(ValueError, match="validation_steps"):
+        model.fit(forever.take(2), validation_data=forever, verbose=0)
+    with pytest.raises(ValueError, match="`steps`"):
+        model.evaluate(forever, verbose=0)
+    assert model.predict(forever, steps=2, verbose=0).shape == (16, 3)
+    history = model.fit(forever.take(2), validation_data=forever, validation_steps=1,
+                        verbose=0)
+    assert "val_loss" in history.history

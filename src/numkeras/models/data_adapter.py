@@ -183,16 +183,15 @@ class BatchSource:
     one ends at an epoch boundary, as Keras 3 does; without, an epoch is one pass.
     """
 
-    def __init__(self, source, steps=None, shuffle=False):
+    def __init__(self, source, steps=None, shuffle=False, steps_name="steps_per_epoch"):
         self.source = source
         self.steps = steps
         self._shuffle = shuffle and _is_sequence(source)
         self._rng = np.random.default_rng(int(config.make_rng().integers(2**63)))
         self._iterator = None
         if steps is None and isinstance(source, Dataset) and source.cardinality() == -1:
-            raise ValueError("The dataset is infinite (repeat() without a count): pass "
-                             "`steps_per_epoch` (or `steps`) to say how many batches make an "
-                             "epoch.")
+            raise ValueError(f"The dataset is infinite (repeat() without a count): pass "
+                             f"`{steps_name}` to say how many of its batches to take.")
 
     @property
     def known_steps(self):
@@ -252,7 +251,7 @@ def _is_generator(source) -> bool:
 
 def to_arrays(source, steps=None):
     """All batches of one pass, concatenated: ``(x, y, sample_weight)`` (validation data)."""
-    parts = list(BatchSource(source, steps).epoch())
+    parts = list(BatchSource(source, steps, steps_name="validation_steps").epoch())
     if not parts:
         raise ValueError("The validation data yielded no batches.")
     return tuple(None if part[0] is None else _concatenate(part)
@@ -355,7 +354,7 @@ def evaluate(model, source, verbose, steps, callbacks, return_dict):
     """``model.evaluate`` on a batch source."""
     from numkeras.models import training
 
-    batches = BatchSource(source, steps)
+    batches = BatchSource(source, steps, steps_name="steps")
     verbose = training._resolve_verbose(verbose)
     extra = [callbacks_module.ProgbarLogger(verbose, mode="test")] if verbose else []
     callback_list = callbacks_module.CallbackList(
@@ -378,7 +377,8 @@ def evaluate(model, source, verbose, steps, callbacks, return_dict):
 
 def predict(model, source, verbose, steps, callbacks):
     """``model.predict`` on a batch source: the x of each batch, outputs concatenated."""
-    outputs = [model.predict_on_batch(x) for x, _, _ in BatchSource(source, steps).epoch()]
+    batches = BatchSource(source, steps, steps_name="steps")
+    outputs = [model.predict_on_batch(x) for x, _, _ in batches.epoch()]
     if not outputs:
         raise ValueError("predict() received no batches from the dataset or generator.")
     return _concatenate(outputs)
