@@ -38,6 +38,7 @@ def test_constants_variables_and_dtypes():
     v.assign([3.0, 4.0])
     v.assign_sub([1.0, 1.0])
     assert v.numpy().tolist() == [2.0, 3.0] and v.trainable and v.name == "v"
+    assert v.value() is v and v.read_value() is v  # TF's methods
     assert not tf.Variable(0.0, trainable=False).trainable
     assert isinstance(v, keras.Variable)
     assert tf.newaxis is None and tf.float32 is np.float32 and tf.int64 is np.int64

@@ -107,6 +107,12 @@ class Variable(_EngineVariable):
                          trainable=True if trainable is None else trainable,
                          name=name or "Variable", constraint=constraint)
 
+    def value(self):  # noqa: D102 - TF's method (Keras 3's is a property)
+        return self
+
+    def read_value(self):
+        return self
+
 
 def identity(x) -> Tensor:
     return _ops.multiply(_t(x), 1)
