@@ -441,3 +441,50 @@ def test_losses_added_in_call_join_a_hand_written_loop():
     assert float(penalty) == pytest.approx(1e-2 * hidden.sum(), rel=1e-5)
     grad = tape.gradient(penalty, model.layers[1].bias)
     np.testing.assert_allclose(grad.numpy(), 1e-2 * (hidden > 0).sum(0), rtol=1e-5)
+
+
+def test_tensorflow_basic_training_loops_guide():
+    """TF's "Basic training loops": a tf.Module line fitted by a hand-written loop."""
+    TRUE_W, TRUE_B, NUM_EXAMPLES = 3.0, 2.0, 201
+    tf.random.set_seed(0)
+    x = tf.linspace(-2, 2, NUM_EXAMPLES)
+    x = tf.cast(x, tf.float32)
+
+    def f(x):
+        return x * TRUE_W + TRUE_B
+
+    noise = tf.random.normal(shape=[NUM_EXAMPLES])
+    y = f(x) + noise
+
+    class MyModel(tf.Module):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            # Initialize the weights to `5.0` and the bias to `0.0`
+            # In practice, these should be randomly initialized
+            self.w = tf.Variable(5.0)
+            self.b = tf.Variable(0.0)
+
+        def __call__(self, x):
+            return self.w * x + self.b
+
+    model = MyModel()
+    assert len(model.variables) == 2 and model.trainable_variables[0] is model.w
+
+    def loss(target_y, predicted_y):
+        return tf.reduce_mean(tf.square(target_y - predicted_y))
+
+    def train(model, x, y, learning_rate):
+        with tf.GradientTape() as t:
+            # Trainable variables are automatically tracked by GradientTape
+            current_loss = loss(y, model(x))
+        # Use GradientTape to calculate the gradients with respect to W and b
+        dw, db = t.gradient(current_loss, [model.w, model.b])
+        # Subtract the gradient scaled by the learning rate
+        model.w.assign_sub(learning_rate * dw)
+        model.b.assign_sub(learning_rate * db)
+
+    before = float(loss(y, model(x)))
+    for epoch in range(10):
+        train(model, x, y, learning_rate=0.1)
+    assert float(loss(y, model(x))) < before / 3
+    assert abs(float(model.w) - TRUE_W) < 0.5 and abs(float(model.b) - TRUE_B) < 0.5

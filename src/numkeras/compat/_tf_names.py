@@ -126,6 +126,68 @@ def _t(x) -> Tensor:
     return x if isinstance(x, Tensor) else constant(x)
 
 
+class Module:
+    """``tf.Module``: an object whose Variables (attributes, also inside sub-modules, lists,
+    tuples and dicts) are listed by ``variables`` and ``trainable_variables``.
+
+    >>> class Line(Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.w, self.b = Variable(5.0), Variable(0.0, trainable=False)
+    >>> len(Line().variables), len(Line().trainable_variables)
+    (2, 1)
+    """
+
+    def __init__(self, name=None):
+        self._name = name or type(self).__name__.lower()
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def variables(self) -> tuple:
+        return tuple(_unique(_find(vars(self), _EngineVariable)))
+
+    @property
+    def trainable_variables(self) -> tuple:
+        return tuple(v for v in self.variables if v.trainable)
+
+    @property
+    def submodules(self) -> tuple:
+        return tuple(_unique(_find(vars(self), Module)))
+
+    def name_scope(self):
+        import contextlib
+
+        return contextlib.nullcontext()
+
+
+def _find(value, kind):
+    """Instances of ``kind`` in ``value`` (attributes of modules, lists, tuples, dicts)."""
+    if isinstance(value, kind):
+        yield value
+        if not isinstance(value, Module):
+            return
+    if isinstance(value, Module):
+        value = vars(value)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not (isinstance(key, str) and key.startswith("_")):
+                yield from _find(item, kind)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _find(item, kind)
+
+
+def _unique(items):
+    seen = set()
+    for item in items:
+        if id(item) not in seen:
+            seen.add(id(item))
+            yield item
+
+
 # ----- initializers (TF 2 spellings of keras.initializers) -----
 def random_normal_initializer(mean=0.0, stddev=0.05, seed=None):
     return initializers.RandomNormal(mean=mean, stddev=stddev, seed=seed)
