@@ -305,3 +305,16 @@ def test_random_corpora_match_keras():
         if len(ours.get_vocabulary()) > 2:
             np.testing.assert_allclose(ours(np.array(queries)).numpy(),
                                        np.asarray(theirs(np.array(queries))), atol=1e-6)
+
+
+def test_the_listed_other_whitespace_is_every_non_ascii_space_of_str_isspace():
+    """layers/text.py lists the characters str.split() splits on but TensorFlow does not,
+    instead of scanning all of Unicode at import (0.2 s); the list must stay complete."""
+    import sys
+
+    from numkeras.layers import text
+
+    others = [chr(c) for c in range(sys.maxunicode + 1)
+              if chr(c).isspace() and chr(c) not in " \t\n\r\v\f"]
+    assert all(text._OTHER_SPACE.fullmatch(c) for c in others)
+    assert not any(text._OTHER_SPACE.fullmatch(c) for c in " \t\n\r\v\fa")
