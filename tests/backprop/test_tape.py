@@ -322,3 +322,23 @@ def test_gradient_penalty_through_layers_matches_finite_differences():
     kernel.assign(saved)
     for index in [(0, 0), (2, 3), (3, 4)]:
         assert analytic[index] == pytest.approx(numeric[index], rel=2e-2, abs=1e-4)
+
+
+def test_what_the_tape_watches_follows_tensorflow():
+    """TF's autodiff guide, "Controlling what the tape watches": [6.0, None, None, None]."""
+    x0 = Variable(np.float32(3.0), name="x0")
+    x1 = Variable(np.float32(3.0), name="x1", trainable=False)
+    x2 = Variable(np.float32(2.0), name="x2") + 1.0  # a value computed before the tape
+    x3 = Tensor(np.float32(3.0))
+    with GradientTape() as tape:
+        y = (x0 ** 2.0) + (x1 ** 2.0) + (x2 ** 2.0)
+    grads = tape.gradient(y, [x0, x1, x2, x3])
+    assert float(grads[0].data) == 6.0 and grads[1:] == [None, None, None]
+    w = _var([2.0], "w")
+    before = w * 3.0  # recorded for fit-style backward(), but before the tape: a constant
+    with GradientTape(persistent=True) as tape:
+        inside = w * 3.0
+        z = before * inside
+    assert float(tape.gradient(z, w).data[0]) == 18.0  # only through `inside`: 6 * 3
+    assert float(tape.gradient(z, inside).data[0]) == 6.0  # an intermediate of the tape
+    assert getattr(before, "inputs", None) is None  # fit-style nodes keep no arguments

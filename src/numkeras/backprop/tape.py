@@ -1,9 +1,10 @@
 """``GradientTape``: TensorFlow's way of asking for gradients, on numkeras's graph.
 
 The engine records every operation on a Tensor that needs a gradient (trainable variables,
-watched tensors) as it runs, so a tape does not record anything itself: it marks which plain
-tensors to watch while it is open, and ``gradient`` walks the recorded graph from the targets
-back to the sources, *without* touching any ``.grad`` (fit's flat gradient buffer stays as it is).
+watched tensors) as it runs, for ``fit`` as well. While a tape is open each recorded node also
+keeps its op's arguments (the mark that a tape saw it, and what second derivatives need);
+``gradient`` walks the marked graph from the targets back to the sources, *without* touching
+any ``.grad`` (fit's flat gradient buffer stays as it is).
 
 When ``gradient`` is called while another tape is open (nested tapes), the walk is done with
 recorded ops (the "differentiable VJPs" below), so the outer tape can differentiate the
@@ -20,10 +21,10 @@ still gives the right first derivative, and raises a clear error if a second one
 >>> float(dy.data[0]), float(outer.gradient(dy, x).data[0])   # 6x = 18
 (27.0, 18.0)
 
-Differences from TensorFlow (documented in docs/compat.md): operations on trainable variables
-are recorded even outside a tape (the engine records them for ``fit`` too), so a gradient may
-flow through values computed before the tape was opened; ``stop_recording()`` pauses every tape
-of the thread, not only this one.
+As in TensorFlow, values computed before a tape was opened are constants to it, and a plain
+tensor needs ``watch`` to be a source. Differences (docs/compat.md): a value computed under one
+tape counts as recorded for every tape of the thread, and ``stop_recording()`` pauses every
+tape of the thread, not only this one.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import numpy as np
 
 from numkeras import config
 from numkeras.backprop import blas, math_ops, ops
-from numkeras.backprop.tensor import Tensor, is_grad_enabled, no_grad, wrap_primitive
+from numkeras.backprop.tensor import Tensor, _mode, is_grad_enabled, no_grad, wrap_primitive
 from numkeras.backprop.variable import Variable
 
 
@@ -86,6 +87,7 @@ class GradientTape:
                                "instead of entering the same one twice.")
         self._recording = True
         _open.tapes.append(self)
+        _mode.taping += 1
         # BLAS as fit holds it (one thread, large work split: backprop/blas.py), so a custom
         # loop runs at fit's speed and computes fit's bits.
         self._blas = blas.managed(config.blas_threads())
@@ -96,6 +98,7 @@ class GradientTape:
         self._recording = False
         if self in _open.tapes:
             _open.tapes.remove(self)
+            _mode.taping -= 1
         self._blas.__exit__(*exc_info)
         # Watched constants go back to being constants: what was recorded stays recorded.
         for tensor in self._made_watchable:
@@ -131,11 +134,13 @@ class GradientTape:
             raise ValueError("GradientTape.stop_recording() can only be used inside the "
                              "tape's `with` block.")
         _open.tapes.remove(self)
+        _mode.taping -= 1
         try:
             with no_grad():
                 yield
         finally:
             _open.tapes.append(self)
+            _mode.taping += 1
 
     def reset(self) -> None:
         """Forget what was watched (the recorded graph belongs to the tensors themselves)."""
@@ -234,8 +239,11 @@ class GradientTape:
         if id(source) in self._watched:
             return True
         # Trainable variables are watched on access; with watch_accessed_variables=False
-        # only what watch() was given counts (TF returns None for the rest).
-        return self._watch_accessed_variables or not isinstance(source, Variable)
+        # only what watch() was given counts (TF returns None for the rest). A tensor that
+        # is not watched counts only if a tape computed it (an intermediate value).
+        if isinstance(source, Variable):
+            return self._watch_accessed_variables
+        return _taped(source)
 
     def _records_gradients(self) -> bool:
         """Whether this gradient must itself be recorded: another tape is open (nested
@@ -251,10 +259,13 @@ def gradients(targets, sources, output_gradients=None, create_graph=False) -> di
     are computed with recorded ops, so the result can be differentiated again."""
     order = _topological_order(targets)
     source_ids = {id(s) for s in sources}
-    # Only nodes on a path to a source need their VJP (skips e.g. the first layer's input).
+    # Only nodes on a path to a source need their VJP (skips e.g. the first layer's input),
+    # and only through operations recorded under a tape, as in TensorFlow: a value computed
+    # before any tape was opened is a constant to the tape.
     relevant = set()
     for node in order:
-        if id(node) in source_ids or any(id(p) in relevant for p in node.parents):
+        if id(node) in source_ids or (_taped(node) and any(id(p) in relevant
+                                                           for p in node.parents)):
             relevant.add(id(node))
     pending = {}
     for i, target in enumerate(targets):
@@ -285,6 +296,11 @@ def gradients(targets, sources, output_gradients=None, create_graph=False) -> di
             out[id(source)] = g if isinstance(g, Tensor) else Tensor(
                 np.asarray(g, dtype=source.dtype).reshape(source.shape))
     return out
+
+
+def _taped(node: Tensor) -> bool:
+    """Whether ``node`` was made by an operation while a tape was recording."""
+    return getattr(node, "inputs", None) is not None
 
 
 def _add_pending(pending: dict, node: Tensor, grad) -> None:
@@ -359,6 +375,7 @@ def _opaque_vjp(node: Tensor, g: Tensor) -> list:
             tensor.parents = tuple(upstream)
             tensor.op = f"gradient_of_{node.op}"
             tensor.vjp = _refuse(node.op)
+            tensor.inputs = ((), {})  # recorded (by the tape computing this gradient)
         out.append(tensor)
     return out
 

@@ -28,6 +28,7 @@ class _GradMode(threading.local):
     the recording of a training step in another."""
 
     enabled = True
+    taping = 0  # GradientTapes recording in this thread (backprop/tape.py)
 
 
 _mode = _GradMode()
@@ -348,9 +349,11 @@ def wrap_primitive(forward, name: str, selective: bool = False):
                 result.requires_grad = True
                 result.parents = tuple(args[i] for i in wanted)
                 result.vjp = _node_vjp(vjp, arrays, wanted, selective)
-                # The op's own arguments, so GradientTape can redo the VJP with recorded ops
-                # (second derivatives, backprop/tape.py); one tuple per recorded node.
-                result.inputs = (args, options)
+                if _mode.taping:
+                    # Under a GradientTape: the op's own arguments, so the tape can redo the
+                    # VJP with recorded ops (second derivatives), and the mark that the node
+                    # was recorded by a tape (backprop/tape.py). fit pays one flag read.
+                    result.inputs = (args, options)
                 return result
         result.requires_grad = False
         result.parents = ()
