@@ -260,3 +260,12 @@ def test_infinite_datasets_need_their_steps_argument():
     history = model.fit(forever.take(2), validation_data=forever, validation_steps=1,
                         verbose=0)
     assert "val_loss" in history.history
+
+
+def test_an_exhausted_generator_stops_training_with_a_warning():
+    x, y = _arrays()
+    model = _model()
+    batches = ((x[i:i + 10], y[i:i + 10]) for i in range(0, 40, 10))
+    with pytest.warns(UserWarning, match="ran out of data at epoch 2"):
+        history = model.fit(batches, epochs=3, verbose=0)
+    assert len(history.history["loss"]) == 1

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import inspect
 
+import warnings
+
 import numpy as np
 
 from numkeras import callbacks as callbacks_module
@@ -187,7 +189,8 @@ class BatchSource:
         self.source = source
         self.steps = steps
         self._shuffle = shuffle and _is_sequence(source)
-        self._rng = np.random.default_rng(int(config.make_rng().integers(2**63)))
+        # (drawn from the global seed only when needed, so other sources leave it alone)
+        self._rng = config.make_rng() if self._shuffle else None
         self._iterator = None
         if steps is None and isinstance(source, Dataset) and source.cardinality() == -1:
             raise ValueError(f"The dataset is infinite (repeat() without a count): pass "
@@ -330,7 +333,7 @@ def fit(model, source, epochs, verbose, callbacks, validation_data, initial_epoc
     for epoch in range(initial_epoch, epochs):
         model._reset_metrics()
         callback_list.call("on_epoch_begin", epoch, {})
-        logs = {}
+        logs, step = {}, -1
         for step, (x, y, sample_weight) in enumerate(batches.epoch()):
             callback_list.call("on_train_batch_begin", step, {})
             x, y, sample_weight = _checked_batch(model, x, y, sample_weight, "fit")
@@ -339,6 +342,11 @@ def fit(model, source, epochs, verbose, callbacks, validation_data, initial_epoc
             callback_list.call("on_train_batch_end", step, logs)
             if model.stop_training:
                 break
+        if step < 0:  # an exhausted generator: Keras stops here too
+            warnings.warn(f"Your input ran out of data at epoch {epoch + 1}; training stops. "
+                          f"Make sure the generator or dataset can give steps_per_epoch * "
+                          f"epochs batches (e.g. dataset.repeat()).", stacklevel=3)
+            break
         epoch_logs = dict(logs)
         if validation_data is not None and validates(epoch + 1):
             val_logs = model._evaluate_arrays(*validation_data, training._DEFAULT_BATCH_SIZE)
