@@ -30,12 +30,17 @@ CNN_KERNEL = 3
 CNN_POOL = 2
 CNN_DENSE = 128
 CNN_DROPOUT = 0.5
+# The LSTM (issue 13): each image read as 28 time steps of 28 pixels by LSTM(128), then
+# Dense(10, softmax).
+LSTM = "lstm"
+LSTM_UNITS = 128
 # Training workloads: name -> (model, batch size, epochs of a full run).
 TRAINING = {
     "lecture32": ("lecture", 32, 5),
     "lecture256": ("lecture", 256, 5),
     "deep32": ("deep", 32, 3),
     "cnn64": (CNN, 64, 3),
+    "lstm64": (LSTM, 64, 3),
 }
 IMAGE_SHAPE = (28, 28)
 CLASSES = 10

@@ -15,6 +15,10 @@ gradient, not for the first convolution, whose input is the data). Building the 
 (im2col), adding their gradients back (col2im), pooling, relu and dropout are not counted: the
 floor is the arithmetic of the products alone. Its dense layers count as the MLPs' do.
 
+The LSTM's step counts its input projection (all time steps in one product), the recurrent
+product of each of the 28 steps (with its kernel and input gradients) and the Dense head; the
+gate arithmetic is not counted.
+
 The BLAS thread count is the process's: ``run.py`` runs this once with OPENBLAS_NUM_THREADS=1
 and once with the library's default.
 """
@@ -25,7 +29,7 @@ import itertools
 
 import numpy as np
 from _common import (CLASSES, CNN, CNN_DENSE, CNN_FILTERS, CNN_KERNEL, CNN_POOL, IMAGE_SHAPE,
-                     MODELS, TRAINING, per_call_seconds)
+                     LSTM, LSTM_UNITS, MODELS, TRAINING, per_call_seconds)
 
 INPUTS = 28 * 28
 
@@ -89,6 +93,38 @@ def cnn_step_flops(batch: int) -> int:
                for rows, inner, cols, input_grad in cnn_shapes(batch))
 
 
+def lstm_shapes(batch: int) -> list[tuple[int, int, int, bool, int]]:
+    """``(rows, inner, cols, input gradient?, count)`` of the LSTM step's forward products:
+    the input projection of all 28 steps at once, the recurrent product once per step, the
+    Dense head; each has the same two or three products as a Dense layer."""
+    steps, features = IMAGE_SHAPE
+    gates = 4 * LSTM_UNITS
+    return [(batch * steps, features, gates, False, 1),
+            (batch, LSTM_UNITS, gates, True, steps),
+            (batch, LSTM_UNITS, CLASSES, True, 1)]
+
+
+def lstm_step_products(batch: int, rng) -> list[tuple]:
+    """``(a, b, out)`` for each matrix product of one training step of the LSTM."""
+    def rand(*shape):
+        return rng.standard_normal(shape, dtype=np.float32)
+
+    products = []
+    for rows, inner, cols, input_grad, count in lstm_shapes(batch):
+        x, kernel, grad = rand(rows, inner), rand(inner, cols), rand(rows, cols)
+        for _ in range(count):
+            products.append((x, kernel, np.empty((rows, cols), np.float32)))
+            products.append((x.T, grad, np.empty((inner, cols), np.float32)))
+            if input_grad:
+                products.append((grad, kernel.T, np.empty((rows, inner), np.float32)))
+    return products
+
+
+def lstm_step_flops(batch: int) -> int:
+    return sum(2 * rows * inner * cols * (3 if input_grad else 2) * count
+               for rows, inner, cols, input_grad, count in lstm_shapes(batch))
+
+
 def _run(products) -> None:
     for a, b, out in products:
         np.matmul(a, b, out=out)
@@ -101,6 +137,8 @@ def measure(n_train: int, n_test: int, budget_s: float = 1.0) -> dict:
     for name, (model, batch, _) in TRAINING.items():
         if model == CNN:
             products, flops = cnn_step_products(batch, rng), cnn_step_flops(batch)
+        elif model == LSTM:
+            products, flops = lstm_step_products(batch, rng), lstm_step_flops(batch)
         else:
             widths = _widths(model)
             products, flops = step_products(widths, batch, rng), step_flops(widths, batch)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import statistics
 
-from _common import CNN, TRAINING, epoch_seconds
+from _common import CNN, LSTM, TRAINING, epoch_seconds
 
 NAMES = {
     "numkeras": "numkeras",
@@ -26,8 +26,9 @@ TORCH = ("torch", "torch-1thread")
 FLOOR = "GEMM floor (matrix products only)"
 # The default install, then the fast extra: the two numkeras rows every ratio is shown for.
 OURS = ("numkeras", "numkeras-fast")
-MLPS = [name for name, (model, _, _) in TRAINING.items() if model != CNN]
+MLPS = [name for name, (model, _, _) in TRAINING.items() if model not in (CNN, LSTM)]
 CNNS = [name for name, (model, _, _) in TRAINING.items() if model == CNN]
+RNNS = [name for name, (model, _, _) in TRAINING.items() if model == LSTM]
 
 
 # ----- numbers -----
@@ -183,11 +184,11 @@ def training_table(meta, results, workloads: list[str], accuracies: list[str],
     return table(header, rows)
 
 
-def cnn_text(meta, results) -> str:
-    """The CNN's table and a line of milliseconds per step."""
+def cnn_text(meta, results, names=None) -> str:
+    """The CNN's (or ``names``') table and a line of milliseconds per step."""
     n = meta.get("n_train")
     parts = []
-    for name in CNNS:
+    for name in CNNS if names is None else names:
         if not results.get(name):
             continue
         batch = TRAINING[name][1]
@@ -352,6 +353,12 @@ def targets_of(meta, results, ours: str) -> dict[str, tuple[str, str]]:
     if value is not None:
         out["Issue 7: the CNN (cnn64), epoch time ≤ 1.0× PyTorch's (its faster setting)"] = (
             f"{value:.2f}× {NAMES[torch]}", _verdict(value <= 1.0))
+    eager = _faster(results, "lstm64", [p for p in TORCH if p in systems])
+    times = per_round(results, "lstm64", ours, epoch_time)
+    value = ratio(times, per_round(results, "lstm64", eager, epoch_time)) if eager else None
+    if value is not None:
+        out["Issue 13: the LSTM (lstm64), epoch time ≤ 1.0× the fastest eager peer's"] = (
+            f"{value:.2f}× {NAMES[eager]}", _verdict(value <= 1.0))
     return out
 
 
@@ -502,6 +509,17 @@ def markdown(meta, results) -> str:
           "step's matrix products alone, the convolutions counted as im2col products (see "
           "below)."),
          lambda: cnn_text(meta, results)),
+        (any(name in results for name in RNNS), "The LSTM (issue 13): seconds per epoch",
+         ("Each image read as a sequence of 28 rows of 28 pixels by LSTM(128) (tanh, sigmoid "
+          "gates, Keras's initialisation), then Dense(10, softmax); Adam, sparse categorical "
+          f"crossentropy, batch 64, {meta.get('epochs') or TRAINING['lstm64'][2]} epochs, the "
+          "median epoch leaving out the first. numkeras runs the whole sequence as one fused "
+          "node; Keras runs its LSTM layer (on JAX a compiled scan); PyTorch runs `nn.LSTM` "
+          "eagerly in a hand-written loop, with its default threads and with one. The GEMM "
+          "floor row is the step's matrix products alone (the input projection, one recurrent "
+          "product per time step, the head; see below). On a shared 2-core machine the "
+          "figures are noisy."),
+         lambda: cnn_text(meta, results, RNNS)),
         ("infer" in results, "Inference",
          ("The lecture's model. `predict` on the 10,000 test images at batch 10,000 and at "
           "batch 32; one sample (shape (1, 28, 28)) through `model(x)` and through "

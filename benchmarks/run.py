@@ -16,8 +16,9 @@ kernels ran and fails if that is not what its system names. Keras 3 on TensorFlo
 (Keras's defaults: a jit-compiled step on JAX); PyTorch eager (a hand-written loop), with its
 default threads and with one thread; the hand-written NumPy loop (numpy_loop.py, MLPs only).
 Peers that are not installed are skipped. Workloads (see _common.py): the lecture's model at
-batch 32 and 256, a deep narrow MLP at batch 32 and the course's CNN at batch 64 (``cnn64``,
-issue 7) (seconds per epoch: median of epochs 2 to the last; test accuracy; peak RSS),
+batch 32 and 256, a deep narrow MLP at batch 32, the course's CNN at batch 64 (``cnn64``,
+issue 7) and LSTM(128) over the images' 28 rows at batch 64 (``lstm64``, issue 13) (seconds
+per epoch: median of epochs 2 to the last; test accuracy; peak RSS),
 ``infer`` (predict throughput at batch 10,000 and 32, one-sample latency of ``model(x)`` and
 ``predict``), ``import`` (fresh interpreters, warm bytecode), the GEMM floor (``gemm``, see
 gemm_floor.py), installed size, and numkeras's step profile (``profile``, see
@@ -69,8 +70,8 @@ IMPORTS = {
 }
 IMPORTS["torch-1thread"] = IMPORTS["torch"]
 IMPORTS["numkeras-fast"] = IMPORTS["numkeras"]  # numba loads at the first optimizer step
-# Workloads a system does not have: the hand-written NumPy loop has no CNN.
-MISSING = {("numpy", "cnn64")}
+# Workloads a system does not have: the hand-written NumPy loop has no CNN and no LSTM.
+MISSING = {("numpy", "cnn64"), ("numpy", "lstm64")}
 # Distributions whose files (with their required dependencies) make up each installed size;
 # numkeras counts its package tree and the dependencies pyproject.toml requires.
 DISTRIBUTIONS = {

@@ -15,7 +15,8 @@ import time
 
 import numpy as np
 from _common import (CLASSES, CNN, CNN_DENSE, CNN_DROPOUT, CNN_FILTERS, CNN_KERNEL, CNN_POOL,
-                     IMAGE_SHAPE, MODELS, PREDICT_BATCHES, SEED, per_call_seconds)
+                     IMAGE_SHAPE, LSTM, LSTM_UNITS, MODELS, PREDICT_BATCHES, SEED,
+                     per_call_seconds)
 
 BACKENDS = {"keras-tensorflow": "tensorflow", "keras-jax": "jax"}
 
@@ -35,9 +36,12 @@ def import_keras(system: str):
 
 
 def build(keras, model: str):
-    """A model of ``_common`` (an MLP of MODELS, or the CNN), compiled as in the lecture."""
+    """A model of ``_common`` (an MLP of MODELS, the CNN or the LSTM), compiled as in the
+    lecture."""
     keras.utils.set_random_seed(SEED)
-    if model == CNN:
+    if model == LSTM:  # 28 rows (time steps) of 28 pixels
+        layers = [keras.Input(IMAGE_SHAPE), keras.layers.LSTM(LSTM_UNITS)]
+    elif model == CNN:
         conv = keras.layers.Conv2D
         pool = keras.layers.MaxPooling2D
         layers = [keras.Input((*IMAGE_SHAPE, 1))]

@@ -1,7 +1,8 @@
 """PyTorch eager: the same model and training loop, written by hand as a PyTorch user would.
 
 The model is Keras's, initialised as Keras does (Glorot-uniform kernels, zero biases; for a
-convolution PyTorch's fans are Keras's: channels times the kernel's area); the CNN runs in
+convolution PyTorch's fans are Keras's: channels times the kernel's area; the LSTM is
+``nn.LSTM``, initialised as Keras's LSTM); the CNN runs in
 PyTorch's own layout, NCHW, on views of the same images with the channel axis second; the
 loss is ``CrossEntropyLoss`` on the logits (softmax applied for predictions, as the Keras model's
 last layer does); Adam gets Keras's defaults (``eps=1e-7``). Like Keras's ``fit`` the loop
@@ -15,7 +16,8 @@ from __future__ import annotations
 import time
 
 from _common import (CLASSES, CNN, CNN_DENSE, CNN_DROPOUT, CNN_FILTERS, CNN_KERNEL, CNN_POOL,
-                     IMAGE_SHAPE, MODELS, PREDICT_BATCHES, SEED, per_call_seconds)
+                     IMAGE_SHAPE, LSTM, LSTM_UNITS, MODELS, PREDICT_BATCHES, SEED,
+                     per_call_seconds)
 
 
 def set_threads(count: int | None) -> None:
@@ -27,11 +29,14 @@ def set_threads(count: int | None) -> None:
 
 
 def build(model_name: str):
-    """The MLP of ``MODELS`` or the CNN, without the final softmax (the loss takes logits)."""
+    """The MLP of ``MODELS``, the CNN or the LSTM, without the final softmax (the loss takes
+    logits)."""
     import torch
     from torch import nn
 
     torch.manual_seed(SEED)
+    if model_name == LSTM:
+        return _lstm_classifier()
     if model_name == CNN:
         layers, channels, size = [], 1, IMAGE_SHAPE[0]
         for filters in CNN_FILTERS:
@@ -52,6 +57,33 @@ def build(model_name: str):
         if isinstance(layer, (nn.Linear, nn.Conv2d)):
             nn.init.xavier_uniform_(layer.weight)
             nn.init.zeros_(layer.bias)
+    return model
+
+
+def _lstm_classifier():
+    """``nn.LSTM`` over the 28 rows of an image, its last ``h`` into a Linear layer; weights
+    initialised as Keras's LSTM (Glorot-uniform input kernel, orthogonal recurrent kernel, zero
+    biases but 1 for the forget gate: PyTorch's gate order i, f, g, o is Keras's i, f, c, o)."""
+    from torch import nn
+
+    class LSTMClassifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(IMAGE_SHAPE[1], LSTM_UNITS, batch_first=True)
+            self.head = nn.Linear(LSTM_UNITS, CLASSES)
+
+        def forward(self, x):
+            _, (h, _) = self.lstm(x)  # h: (1, batch, units)
+            return self.head(h[-1])
+
+    model = LSTMClassifier()
+    nn.init.xavier_uniform_(model.lstm.weight_ih_l0)
+    nn.init.orthogonal_(model.lstm.weight_hh_l0.data.T)  # Keras: orthogonal (units, 4 units)
+    nn.init.zeros_(model.lstm.bias_ih_l0)
+    nn.init.zeros_(model.lstm.bias_hh_l0)
+    model.lstm.bias_ih_l0.data[LSTM_UNITS:2 * LSTM_UNITS] = 1.0
+    nn.init.xavier_uniform_(model.head.weight)
+    nn.init.zeros_(model.head.bias)
     return model
 
 

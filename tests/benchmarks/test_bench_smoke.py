@@ -42,10 +42,12 @@ def test_quick_run_writes_every_table(tmp_path):
     if fast:
         assert [run["compiled_kernels"] for run in results["cnn64"]["numkeras-fast"]] == [True]
     assert set(results["gemm"]["default"][0]["floor_s"]) == {"lecture32", "lecture256",
-                                                             "deep32", "cnn64"}
+                                                             "deep32", "cnn64", "lstm64"}
+    assert set(results["lstm64"]) == {"numkeras", *(["numkeras-fast"] if fast else [])}
     text = output.read_text()
     for heading in ("## Targets (issues 4 and 7)", "## Training: seconds per epoch",
-                    "## The CNN (issue 7): seconds per epoch", "## Inference",
+                    "## The CNN (issue 7): seconds per epoch",
+                    "## The LSTM (issue 13): seconds per epoch", "## Inference",
                     "## Import, memory, installed size", "## The GEMM floor",
                     "## Where one training step's time goes"):
         assert heading in text
@@ -148,3 +150,28 @@ def test_the_cnn_is_the_same_network_everywhere(numpy_loop):
     import sys_torch
 
     assert sum(p.numel() for p in sys_torch.build("cnn").parameters()) == 225_034
+
+
+def test_gemm_floor_counts_the_lstm_products(numpy_loop):
+    """The input projection of all 28 steps, 28 recurrent products (each with its kernel and
+    input gradients) and the head: 808 MFLOP a step of 64 images."""
+    import gemm_floor
+
+    assert gemm_floor.lstm_shapes(64) == [(64 * 28, 28, 512, False, 1), (64, 128, 512, True, 28),
+                                          (64, 128, 10, True, 1)]
+    products = gemm_floor.lstm_step_products(2, np.random.default_rng(0))
+    assert len(products) == 2 + 3 * 28 + 3
+    assert gemm_floor.lstm_step_flops(64) == 807_895_040
+
+
+def test_the_lstm_is_the_same_network_everywhere(numpy_loop):
+    """LSTM(128) over 28 rows of 28 pixels, then Dense(10): 81,674 parameters in Keras's
+    layout; PyTorch's nn.LSTM keeps two bias vectors (512 more, the same function)."""
+    import numkeras
+    import sys_keras
+
+    assert sys_keras.build(numkeras, "lstm").count_params() == 81_674
+    pytest.importorskip("torch")
+    import sys_torch
+
+    assert sum(p.numel() for p in sys_torch.build("lstm").parameters()) == 81_674 + 512
