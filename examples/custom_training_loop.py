@@ -1,6 +1,6 @@
 """A training loop written by hand with GradientTape, on Fashion-MNIST, next to model.fit.
 
-    python examples/custom_training_loop.py            # 5 epochs of each: 29 s + 22 s
+    python examples/custom_training_loop.py            # 5 epochs of each: 20-30 s each
     python examples/custom_training_loop.py --quick    # 2,000 images, 1 epoch: a smoke test
 
 The lecture's model (Flatten -> Dense(128, relu) -> Dense(10, softmax), Adam) is built twice from
