@@ -481,6 +481,30 @@ class Optimizer:
         Only Nadam needs it (its running product advances once per step, not per variable).
         """
 
+    def minimize(self, loss, var_list, tape=None) -> int:
+        """tf.keras's ``minimize``: one step on ``var_list`` down the gradient of ``loss``, a
+        zero-argument callable (or a Tensor recorded by ``tape``); returns ``iterations``.
+
+        >>> from numkeras.backprop import Variable
+        >>> w = Variable(np.array([3.0], np.float32))
+        >>> _ = SGD(learning_rate=0.1).minimize(lambda: (w * w).sum(), [w])
+        >>> w.numpy()  # 3 - 0.1 * 6
+        array([2.4], dtype=float32)
+        """
+        from numkeras.backprop.tape import GradientTape
+
+        var_list = list(var_list() if callable(var_list) else var_list)
+        if callable(loss):
+            with GradientTape() as tape:
+                value = loss()
+        elif tape is None:
+            raise ValueError("`minimize` needs `tape` when `loss` is a Tensor: pass the "
+                             "GradientTape that recorded it, or pass `loss` as a function.")
+        else:
+            value = loss
+        grads = tape.gradient(value, var_list)
+        return self.apply_gradients(zip(grads, var_list))
+
     def apply_gradients(self, grads_and_vars) -> int:
         """Keras's ``apply_gradients(zip(grads, variables))``; returns :attr:`iterations`."""
         pairs = list(grads_and_vars)

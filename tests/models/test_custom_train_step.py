@@ -481,3 +481,16 @@ def test_end_to_end_gan_example():
     assert set(history.history) == {"d_loss", "g_loss"}
     assert all(np.isfinite(v) for v in history.history["d_loss"] + history.history["g_loss"])
     assert gan.d_optimizer.iterations == gan.g_optimizer.iterations == 8
+
+
+def test_optimizer_minimize_with_a_callable_or_a_tape():
+    w = tf.Variable([1.0, -2.0])
+    optimizer = keras.optimizers.SGD(learning_rate=0.25)
+    optimizer.minimize(lambda: tf.reduce_sum(tf.square(w)), var_list=[w])
+    np.testing.assert_allclose(w.numpy(), [0.5, -1.0])
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(tf.square(w))
+    assert optimizer.minimize(loss, [w], tape=tape) == 2
+    np.testing.assert_allclose(w.numpy(), [0.25, -0.5])
+    with pytest.raises(ValueError, match="needs `tape`"):
+        optimizer.minimize(loss, [w])
