@@ -488,3 +488,26 @@ def test_tensorflow_basic_training_loops_guide():
         train(model, x, y, learning_rate=0.1)
     assert float(loss(y, model(x))) < before / 3
     assert abs(float(model.w) - TRUE_W) < 0.5 and abs(float(model.b) - TRUE_B) < 0.5
+
+
+def test_tensorflow_beginner_quickstart():
+    (x_train, y_train), (x_test, y_test) = _mnist_like(256, 0), _mnist_like(64, 1)
+    x_train, x_test = x_train / 255.0, x_test / 255.0
+    tf.random.set_seed(0)
+    model = tf.keras.models.Sequential([
+        tf.keras.layers.Flatten(input_shape=(28, 28)),
+        tf.keras.layers.Dense(128, activation='relu'),
+        tf.keras.layers.Dropout(0.2),
+        tf.keras.layers.Dense(10)
+    ])
+    predictions = model(x_train[:1]).numpy()
+    probabilities = tf.nn.softmax(predictions).numpy()
+    assert probabilities.shape == (1, 10) and abs(probabilities.sum() - 1) < 1e-5
+    loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    assert 1.0 < loss_fn(y_train[:1], predictions).numpy() < 4.0  # about -log(1/10)
+    model.compile(optimizer='adam', loss=loss_fn, metrics=['accuracy'])
+    model.fit(x_train, y_train, epochs=5, verbose=0)
+    _, accuracy = model.evaluate(x_test, y_test, verbose=0)
+    assert accuracy > 0.5
+    probability_model = tf.keras.Sequential([model, tf.keras.layers.Softmax()])
+    assert np.allclose(probability_model(x_test[:5]).numpy().sum(axis=1), 1, atol=1e-5)
