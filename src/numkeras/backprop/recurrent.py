@@ -257,19 +257,27 @@ def lstm(x, h0, c0, kernel, recurrent_kernel, bias, *, mask=None, recurrent_mask
         u_t = recurrent_kernel.T
         dh = np.zeros((batch, units), dtype)
         dc = np.array(g[:, steps], dtype)
+        # The activations' derivatives of every step at once (from their outputs), so the
+        # loop only multiplies: (T, B, 4U) for the gates, (T, B, U) for activation(c).
+        if tanh_form is not None:  # d/dz of s * tanh(s * z) + b is s^2 - (y - b)^2
+            deriv = np.square(gates - shift)
+            np.subtract(scale * scale, deriv, out=deriv)
+        else:
+            deriv = np.concatenate([dract(gates[..., :two]), dact(gates[..., two:three]),
+                                    dract(gates[..., three:])], axis=-1)
+        dact_c = dact(act_c)
         for t in reversed(range(steps)):
             step_keep = None if keep is None else keep[t]
             dh, h_passed = _split_masked(dh + g[:, t], step_keep)
             dc, c_passed = _split_masked(dc, step_keep)
             gate, d = gates[t], d_in[t]
-            i, f, cand, o = (gate[:, :units], gate[:, units:two], gate[:, two:three],
-                             gate[:, three:])
-            d[:, three:] = dh * act_c[t] * dract(o)
-            dc = dc + dh * o * dact(act_c[t])
-            d[:, :units] = dc * cand * dract(i)
-            d[:, units:two] = dc * carries[t] * dract(f)
-            d[:, two:three] = dc * i * dact(cand)
-            dc = dc * f
+            dc = dc + dh * gate[:, three:] * dact_c[t]
+            np.multiply(dc, gate[:, two:three], out=d[:, :units])    # i
+            np.multiply(dc, carries[t], out=d[:, units:two])         # f
+            np.multiply(dc, gate[:, :units], out=d[:, two:three])    # candidate
+            np.multiply(dh, act_c[t], out=d[:, three:])              # o
+            d *= deriv[t]
+            dc = dc * gate[:, units:two]
             dh = d @ u_t
             if recurrent_mask is not None:
                 dh *= recurrent_mask
