@@ -90,3 +90,18 @@ def test_padding_at_the_end_changes_nothing_in_a_functional_model(rng):
     padded, trimmed = model.predict(x, verbose=0), model.predict(x[:, :4], verbose=0)
     for a, b in zip(padded, trimmed):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
+def test_masked_keras_files_move_both_ways(tmp_path):
+    k = pytest.importorskip("keras")
+    name = "embedding_bidirectional"
+    x = ARRAYS[f"{name}/x"]
+    theirs, ours = models(k)[name], models(keras)[name]
+    theirs.save(tmp_path / "theirs.keras")
+    loaded = keras.models.load_model(tmp_path / "theirs.keras")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), theirs.predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-5)
+    ours.save(tmp_path / "ours.keras")
+    back = k.models.load_model(tmp_path / "ours.keras")
+    np.testing.assert_allclose(back.predict(x, verbose=0), ours.predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-5)
