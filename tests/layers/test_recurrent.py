@@ -248,3 +248,13 @@ def test_keras_file_round_trips_both_ways(tmp_path, rng):
     back = k.models.load_model(tmp_path / "ours.keras")
     np.testing.assert_allclose(back.predict(x, verbose=0), ours.predict(x, verbose=0),
                                rtol=1e-5, atol=1e-5)
+
+
+def test_legacy_tf_keras_h5_with_lstm_and_gru_loads():
+    """tf.keras 2 writes ``time_major: false`` and ``implementation`` in RNN configs."""
+    expected = np.load(FIXTURES / "tfkeras_rnn.npz")
+    model = keras.models.load_model(FIXTURES / "tfkeras_rnn.h5")
+    np.testing.assert_allclose(model.predict(expected["x"], verbose=0), expected["y"],
+                               rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="time_major=True"):
+        LSTM(3, time_major=True)

@@ -359,6 +359,7 @@ class RNN(Layer):
         if isinstance(cell, (list, tuple)):
             raise ValueError("RNN: a list of cells (StackedRNNCells) is not supported; stack "
                              "RNN layers with return_sequences=True instead.")
+        _refuse_time_major(kwargs, type(self).__name__)
         if not hasattr(cell, "call") or not hasattr(cell, "state_size"):
             raise ValueError(f"Argument `cell` should have a `call` method and a `state_size` "
                              f"attribute. Received: cell={cell!r}")
@@ -601,6 +602,14 @@ def _without_axes(value):
     return {**value, "config": {k: v for k, v in inner.items() if k not in axes}}
 
 
+def _refuse_time_major(kwargs, class_name):
+    """tf.keras 2 wrote ``time_major`` (False by default) in every RNN's config; Keras 3 reads
+    only (batch, time, ...) inputs, as numkeras does."""
+    if kwargs.pop("time_major", False):
+        raise ValueError(f"{class_name}: time_major=True is not supported (Keras 3 neither): "
+                         f"pass inputs as (batch, timesteps, features).")
+
+
 def _first_shape(shape):
     return shape if is_shape(shape) else _first_shape(shape[0])
 
@@ -640,6 +649,7 @@ class _CellLayer(RNN):
         if use_cudnn not in ("auto", True, False):
             raise ValueError(f"Invalid value received for argument `use_cudnn`. Expected one of "
                              f"{{'auto', True, False}}. Received: use_cudnn={use_cudnn}")
+        _refuse_time_major(kwargs, type(self).__name__)
         rnn_kwargs = {k: kwargs.pop(k) for k in _RNN_ARGUMENTS if k in kwargs}
         layer_kwargs = {k: kwargs.pop(k) for k in ("name", "trainable", "dtype", "input_shape",
                                                    "input_dim", "batch_input_shape",
