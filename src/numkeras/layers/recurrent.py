@@ -466,8 +466,9 @@ class RNN(Layer):
                     raise ValueError(
                         f"Layer '{self.name}' is stateful with a batch size of "
                         f"{self.states[0].shape[0]}, but received a batch of {batch}. A stateful "
-                        f"RNN needs the same batch size every call (call reset_states() and "
-                        f"rebuild for another size).")
+                        f"RNN needs the same batch size every call: pass batches of "
+                        f"{self.states[0].shape[0]} (predict(batch_size=...), no partial last "
+                        f"batch), or use a new layer for another size.")
                 return [Tensor(s) for s in self.states]
             return self.get_initial_state(batch)
         states = list(initial_state) if isinstance(initial_state, (list, tuple)) \
