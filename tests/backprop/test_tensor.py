@@ -133,3 +133,13 @@ def test_numpy_reductions_accept_tensors():
     np.testing.assert_array_equal(np.max(t, axis=1, initial=4.0), [5.0, 4.0])
     t.min().backward()
     np.testing.assert_array_equal(t.grad, [[1.0, 0.0], [0.0, 0.0]])
+
+
+def test_scalar_tensor_takes_a_format_spec():
+    """f"{loss:.2f}" on a scalar loss, as TensorFlow's eager tensors allow (Keras's training
+    loop guide prints its GAN losses so); no spec gives the repr."""
+    loss = Tensor(np.float32(0.71828))
+    assert f"{loss:.2f}" == "0.72" and f"{loss:>8.3f}" == "   0.718"
+    assert f"{loss}" == repr(loss)
+    with pytest.raises(TypeError):
+        f"{Tensor(np.zeros(2)):.2f}"

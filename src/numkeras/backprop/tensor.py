@@ -134,6 +134,12 @@ class Tensor:
     def __int__(self) -> int:
         return int(self.data)
 
+    def __format__(self, spec: str) -> str:
+        # f"{loss:.2f}" on a scalar, as TensorFlow's eager tensors allow (Keras guides do it).
+        if not spec:
+            return str(self)
+        return format(self.data[()] if self.data.ndim == 0 else self.data, spec)
+
     def __repr__(self) -> str:
         grad = ", requires_grad=True" if self.requires_grad else ""
         body = np.array2string(self.data, separator=", ", prefix="Tensor(")
