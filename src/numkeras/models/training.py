@@ -10,6 +10,7 @@ across machines has one buffer to reduce).
 from __future__ import annotations
 
 import functools
+import warnings
 
 import numpy as np
 
@@ -139,12 +140,8 @@ class Trainer:
         if not self.compiled:
             raise RuntimeError(f"You must call `compile()` before using the model "
                                f"(`{method}()` was called on model '{self.name}').")
-        has_loss = self._loss_function is not None or (
-            self._heads is not None and self._heads.has_loss) or self._overrides_compute_loss() \
-            or data_adapter.overrides_step(self, method)  # a custom step brings its own loss
-        if not has_loss and method != "predict":
-            raise ValueError(f"No loss to compute in `{method}()`. Provide a `loss` argument "
-                             f"in `compile()`, e.g. loss='sparse_categorical_crossentropy'.")
+        # Compiled without a loss, the model's add_loss and regularization terms are the loss
+        # (Keras 3); compute_loss says so at the first step if the model has none.
 
     def _resolve_metrics(self, y: np.ndarray, output_shape: tuple) -> None:
         if self._compiled_metrics is not None:
@@ -160,7 +157,9 @@ class Trainer:
     # ----- the training step: the one place where a step's arithmetic happens -----
     def train_step(self, x: np.ndarray, y: np.ndarray, sample_weight=None) -> dict:
         """One optimizer step on a batch; returns the running logs of the epoch."""
-        buffer = self._parameter_buffer()
+        buffer = self._parameter_buffer(allow_empty=True)
+        if buffer is None:
+            return self._step_without_weights(x, y, sample_weight)
         buffer.zero_grad()
         y_pred = self(x, training=True)
         loss = self._loss_of(x, y, y_pred, sample_weight, training=True)
@@ -168,6 +167,16 @@ class Trainer:
         if self._distribute is not None:  # data-parallel fit: sum the processes' gradients
             self._distribute.reduce_gradients(buffer)
         self.optimizer.apply_buffer(buffer)
+        return self._update_logs(y, y_pred, loss, sample_weight)
+
+    def _step_without_weights(self, x, y, sample_weight) -> dict:
+        """A training step of a model with nothing to train (e.g. only ``add_loss`` layers, as
+        in Keras's subclassing guide): Keras 3 warns and reports the loss and metrics."""
+        warnings.warn(f"Model '{self.name}' does not have any trainable weights; fit() "
+                      f"computes its loss and metrics but updates nothing.", stacklevel=3)
+        with no_grad():
+            y_pred = self(x, training=True)
+            loss = self._loss_of(x, y, y_pred, sample_weight, training=True)
         return self._update_logs(y, y_pred, loss, sample_weight)
 
     def test_step(self, x: np.ndarray, y: np.ndarray, sample_weight=None) -> dict:
@@ -201,14 +210,23 @@ class Trainer:
         if self._heads is not None:
             total, self._last_output_losses = self._heads.total_loss(
                 self._output_list(y), self._output_list(y_pred), sample_weight)
-        else:
+        elif self._loss_function is not None:
             total = self._loss_function(y, y_pred, sample_weight=sample_weight)
+        else:
+            total = None
         _, regularized, layers = self._structure()
         for variable in regularized:
-            total = ops.add(total, variable.regularizer(variable))
+            penalty = variable.regularizer(variable)
+            total = penalty if total is None else ops.add(total, penalty)
         for layer in layers:
             for penalty in layer._call_losses:
-                total = ops.add(total, penalty)
+                total = penalty if total is None else ops.add(total, penalty)
+        if total is None:
+            raise ValueError(f"No loss to compute in `{'fit' if training else 'evaluate'}()` "
+                             f"for model '{self.name}'. Provide a `loss` "
+                             f"argument in `compile()`, e.g. "
+                             f"loss='sparse_categorical_crossentropy', or add one in a layer's "
+                             f"call() with `self.add_loss(...)`.")
         return total
 
     def _structure(self) -> tuple:
@@ -246,10 +264,13 @@ class Trainer:
             logs[metric.name] = metric.result()
         return logs
 
-    def _parameter_buffer(self) -> ParameterBuffer:
-        """The flat buffer of the trainable weights, rebuilt if the set of them changed."""
+    def _parameter_buffer(self, allow_empty: bool = False) -> ParameterBuffer | None:
+        """The flat buffer of the trainable weights, rebuilt if the set of them changed (None
+        for a model without trainable weights when ``allow_empty``)."""
         trainable = self._structure()[0]
         if self._buffer is None or not self._buffer.holds(trainable):
+            if not trainable and allow_empty:
+                return None
             if not trainable:
                 raise ValueError(f"Model '{self.name}' has no trainable weights to train. "
                                  f"Unfreeze a layer (`layer.trainable = True`) first.")
