@@ -38,7 +38,11 @@ class Model(Trainer, Layer):
         # keras.Model(inputs, outputs) makes a functional model, as in Keras; so does a
         # subclass called that way (the "customizing fit" guides' `CustomModel(inputs,
         # outputs)`): its methods run on top of a functional graph, as Keras 3 injects it.
-        if cls._graph_from_arguments and (args or "inputs" in kwargs or "outputs" in kwargs):
+        # A subclass with its own __init__ takes its own arguments (the subclassing guide's
+        # `VariationalAutoEncoder(784, 64, 32)`); it becomes a graph only if that __init__
+        # passes inputs and outputs on to Model.__init__ (below), as in Keras 3.
+        if cls._graph_from_arguments and (args or "inputs" in kwargs or "outputs" in kwargs) \
+                and cls.__init__ is Model.__init__:
             from numkeras.models.functional import Functional, with_graph
 
             return super().__new__(Functional if cls is Model else with_graph(cls))
@@ -46,11 +50,13 @@ class Model(Trainer, Layer):
 
     def __init__(self, *args, **kwargs):
         if args or "inputs" in kwargs or "outputs" in kwargs:
-            raise NotImplementedError(
-                f"{type(self).__name__} is a subclass of keras.Model that passes "
-                f"`inputs`/`outputs` to `Model.__init__`; numkeras does not support that mix "
-                f"of subclassing and the functional API. Build the graph and return "
-                f"`keras.Model(inputs, outputs)` from a function, or write `call()`.")
+            # `super().__init__(inputs, outputs)` from a subclass's own __init__: the
+            # instance becomes that subclass on top of Functional (Keras 3 injects it so).
+            from numkeras.models.functional import Functional, with_graph
+
+            self.__class__ = with_graph(type(self))
+            Functional.__init__(self, *args, **kwargs)
+            return
         super().__init__(**kwargs)
         self.history = None
 
