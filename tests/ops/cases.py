@@ -414,6 +414,20 @@ case("istft", STFT, 6, 2, 8, length=9, window="hamming")
 case("istft", STFT, 8, 2, 8, center=False)
 case("istft", STFT, 8, 2, 8, window=None)
 
+# ----- patches, adaptive pooling, rearrange, vectorize -----
+CHW = normal(2, 3, 5, 6)
+case("unfold", CHW, 2)
+case("unfold", CHW, (3, 2), dilation=(1, 2), padding=1, stride=2)
+case("fold", normal(2, 12, 20), (5, 6), 2)
+case("fold", normal(1, 6, 9), (5, 6), (3, 2), dilation=(1, 2), padding=1, stride=2)
+case("adaptive_average_pool", IMG, (2, 4))
+case("adaptive_average_pool", IMG, 3)
+case("adaptive_max_pool", IMG, (4, 4))
+case("adaptive_max_pool", np.moveaxis(IMG, -1, 1), 2, data_format="channels_first")
+case("rearrange", IMG, "b h w c -> b c h w")
+case("rearrange", T3, "b (h p) w -> (b h) (w p)", p=3)
+case("rearrange", normal(2, 4, 6, 3), "b (h p1) (w p2) c -> b h w (p1 p2 c)", p1=2, p2=3)
+
 # ----- dtype promotion corners -----
 case("floor_divide", A, 2)
 case("clip", A, 0, 3)

@@ -82,7 +82,7 @@ def test_two_hundred_keras_names_are_covered_by_cases():
 # Ops taking Python functions (not storable as fixtures) are checked below by hand;
 # creation ops with unspecified contents likewise.
 HIGHER_ORDER = {"cond", "switch", "fori_loop", "while_loop", "map", "scan", "vectorized_map",
-                "associative_scan", "custom_gradient"}
+                "associative_scan", "custom_gradient", "vectorize"}
 # Keras 3.15's JAX sparsemax sums every cumulative sum inside the support to find its threshold
 # (rows with a support of 2 or more come out wrong, even all zeros), so ours is checked against
 # the formula of Martins and Astudillo (2016) instead: test_sparsemax_matches_its_definition.
@@ -199,6 +199,16 @@ def test_control_flow_ops():
     pair = ops.associative_scan(lambda a, b: (a[0] + b[0], a[1] * b[1]),
                                 (np.arange(1, 4), np.arange(1, 4)))
     assert [t.data.tolist() for t in pair] == [[1, 3, 6], [1, 2, 6]]
+
+
+def test_vectorize():
+    added = ops.vectorize(lambda a, b: a + b)([1, 2, 3, 4], 2)
+    assert added.data.tolist() == [3, 4, 5, 6]
+    m, v = np.arange(24.0).reshape(2, 3, 4), np.arange(4.0)
+    out = ops.vectorize(lambda a, b: ops.matmul(a, b), signature="(m,n),(n)->(m)")(m, v)
+    np.testing.assert_allclose(out.data, m @ v)
+    scaled = ops.vectorize(lambda a, k: a * k, excluded={1})(np.ones((2, 2)), 3.0)
+    assert scaled.data.tolist() == [[3.0, 3.0], [3.0, 3.0]]
 
 
 def test_custom_gradient_replaces_the_gradient():

@@ -31,15 +31,15 @@ from numkeras.ops.numpy import moveaxis
 value_of = value  # dot_product_attention has an argument named value
 
 __all__ = [
-    "average_pool", "batch_normalization", "binary_crossentropy", "categorical_crossentropy",
-    "celu", "conv", "conv_transpose", "depth_to_space", "depthwise_conv",
-    "dot_product_attention", "elu", "gelu", "glu", "hard_shrink", "hard_sigmoid", "hard_silu",
-    "hard_swish", "hard_tanh", "layer_normalization", "leaky_relu", "log_sigmoid",
-    "log_softmax", "max_pool", "moments", "multi_hot", "normalize", "one_hot", "psnr", "relu",
-    "relu6", "rms_normalization", "selu", "separable_conv", "sigmoid", "silu", "soft_shrink",
-    "softmax", "softplus", "softsign", "space_to_depth", "sparse_categorical_crossentropy",
-    "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus", "swish", "tanh_shrink",
-    "threshold",
+    "adaptive_average_pool", "adaptive_max_pool", "average_pool", "batch_normalization",
+    "binary_crossentropy", "categorical_crossentropy", "celu", "conv", "conv_transpose",
+    "depth_to_space", "depthwise_conv", "dot_product_attention", "elu", "fold", "gelu", "glu",
+    "hard_shrink", "hard_sigmoid", "hard_silu", "hard_swish", "hard_tanh",
+    "layer_normalization", "leaky_relu", "log_sigmoid", "log_softmax", "max_pool", "moments",
+    "multi_hot", "normalize", "one_hot", "psnr", "relu", "relu6", "rms_normalization", "selu",
+    "separable_conv", "sigmoid", "silu", "soft_shrink", "softmax", "softplus", "softsign",
+    "space_to_depth", "sparse_categorical_crossentropy", "sparse_plus", "sparse_sigmoid",
+    "sparsemax", "squareplus", "swish", "tanh_shrink", "threshold", "unfold",
 ]
 
 # ----- activations (the numkeras.activations functions, with keras.ops's defaults) -----
@@ -588,3 +588,111 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None,
     weights = _p.softmax(logits, axis=-1)
     return einsum("BNTS,BSNH->BTNH", weights, v)
 
+
+
+# ----- patches (im2col/col2im, channels-first as Keras's) and adaptive pooling -----
+
+
+def _patch_grid(height, width, kernel_size, dilation, padding, stride):
+    """Row and column indices ``(kh, 1, oh, 1)`` and ``(1, kw, 1, ow)`` of every patch entry
+    in the zero-padded image, and the padded size."""
+    kh, kw = _tuple(kernel_size, 2, "kernel_size")
+    dh, dw = _tuple(dilation, 2, "dilation")
+    ph, pw = _tuple(padding, 2, "padding")
+    sh, sw = _tuple(stride, 2, "stride")
+    hp, wp = height + 2 * ph, width + 2 * pw
+    oh, ow = (hp - dh * (kh - 1) - 1) // sh + 1, (wp - dw * (kw - 1) - 1) // sw + 1
+    if oh < 1 or ow < 1:
+        raise ValueError(f"The {kh}x{kw} kernel (dilation {dh}x{dw}) does not fit the padded "
+                         f"{hp}x{wp} image.")
+    rows = (np.arange(oh) * sh)[None, None, :, None] + (np.arange(kh) * dh)[:, None, None, None]
+    cols = (np.arange(ow) * sw)[None, None, None, :] + (np.arange(kw) * dw)[None, :, None, None]
+    return rows, cols, (ph, pw), (hp, wp)
+
+
+def unfold(x, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """Sliding blocks of the channels-first ``x`` ``(N, C, H, W)`` as ``(N, C * kh * kw, L)``
+    (im2col; PyTorch's ``unfold``).
+
+    >>> unfold(np.ones((1, 2, 4, 4)), kernel_size=2, stride=2).shape
+    (1, 8, 4)
+    """
+    x = to_tensor(x)
+    if x.ndim != 4:
+        raise ValueError(f"unfold needs a 4-D (N, C, H, W) input, got shape {x.shape}.")
+    n, c, h, w = x.shape
+    rows, cols, (ph, pw), _ = _patch_grid(h, w, kernel_size, dilation, padding, stride)
+    padded = _p.pad(x, pad_width=((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    patches = _p.getitem(padded, index=(slice(None), slice(None), rows, cols))
+    return _p.reshape(patches, shape=(n, -1, patches.shape[-2] * patches.shape[-1]))
+
+
+def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """The inverse arrangement of :func:`unfold`: blocks ``(N, C * kh * kw, L)`` summed back
+    into an image ``(N, C, *output_size)`` (col2im; overlaps add up).
+
+    >>> fold(unfold(np.ones((1, 1, 3, 3)), 2), (3, 3), 2).numpy()[0, 0].tolist()
+    [[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]
+    """
+    from numkeras.backprop.math_ops import segment_sum
+
+    x = to_tensor(x)
+    height, width = _tuple(output_size, 2, "output_size")
+    rows, cols, (ph, pw), (hp, wp) = _patch_grid(height, width, kernel_size, dilation,
+                                                 padding, stride)
+    kh, kw, oh, ow = rows.shape[0], cols.shape[1], rows.shape[2], cols.shape[3]
+    n = x.shape[0]
+    if x.ndim != 3 or x.shape[1] % (kh * kw) or x.shape[2] != oh * ow:
+        raise ValueError(f"fold: expected (N, C * {kh * kw}, {oh * ow}) blocks for output "
+                         f"{(height, width)}, got shape {x.shape}.")
+    c = x.shape[1] // (kh * kw)
+    positions = np.broadcast_to(rows * wp + cols, (kh, kw, oh, ow)).reshape(-1)
+    blocks = _p.reshape(x, shape=(n, c, -1))  # (N, C, kh*kw*oh*ow) in unfold's order
+    summed = segment_sum(_p.transpose(blocks, axes=(2, 0, 1)), segment_ids=positions,
+                         num_segments=hp * wp)  # (Hp*Wp, N, C)
+    image = _p.reshape(_p.transpose(summed, axes=(1, 2, 0)), shape=(n, c, hp, wp))
+    return _p.getitem(image, index=(Ellipsis, slice(ph, ph + height), slice(pw, pw + width)))
+
+
+def _adaptive_bins(length: int, out: int):
+    """PyTorch's (and Keras's) bins: ``[floor(i L / out), ceil((i + 1) L / out))``."""
+    starts = (np.arange(out) * length) // out
+    ends = -((-(np.arange(out) + 1) * length) // out)
+    return starts, ends
+
+
+def adaptive_average_pool(inputs, output_size, data_format=None) -> Tensor:
+    """Average pooling to a fixed ``output_size`` of a 4-D input, windows chosen per output
+    cell as PyTorch's ``AdaptiveAvgPool2d``.
+
+    >>> adaptive_average_pool(np.arange(4.0).reshape(1, 4, 1, 1), (2, 1)).numpy().ravel()
+    array([0.5, 2.5])
+    """
+    x, spatial, undo = _spatial(inputs, data_format, "adaptive_average_pool")
+    out_h, out_w = _tuple(output_size, 2, "output_size") if spatial == 2 else (
+        1, _tuple(output_size, 1, "output_size")[0])
+    weights = []
+    for length, out in ((x.shape[1], out_h), (x.shape[2], out_w)):
+        starts, ends = _adaptive_bins(length, out)
+        inside = (np.arange(length) >= starts[:, None]) & (np.arange(length) < ends[:, None])
+        weights.append((inside / (ends - starts)[:, None]).astype(x.dtype))  # (out, length)
+    from numkeras.ops.numpy import einsum
+
+    return undo(einsum("ih,nhwc,jw->nijc", weights[0], x, weights[1]))
+
+
+def adaptive_max_pool(inputs, output_size, data_format=None) -> Tensor:
+    """Max pooling to a fixed ``output_size`` of a 4-D input (bins as
+    :func:`adaptive_average_pool`)."""
+    x, spatial, undo = _spatial(inputs, data_format, "adaptive_max_pool")
+    out_h, out_w = _tuple(output_size, 2, "output_size") if spatial == 2 else (
+        1, _tuple(output_size, 1, "output_size")[0])
+    rows = _adaptive_bins(x.shape[1], out_h)
+    cols = _adaptive_bins(x.shape[2], out_w)
+    cells = []  # one (N, C) maximum per output cell: out_h * out_w small reductions
+    for top, bottom in zip(*rows):
+        for left, right in zip(*cols):
+            window = _p.getitem(x, index=(slice(None), slice(top, bottom), slice(left, right)))
+            cells.append(_p.max(window, axis=(1, 2)))
+    stacked = _p.stack(*cells, axis=1)  # (N, out_h * out_w, C)
+    return undo(_p.reshape(stacked, shape=(x.shape[0], out_h, out_w, x.shape[-1])))

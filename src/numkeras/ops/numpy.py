@@ -74,6 +74,8 @@ __all__ = [
     # statistics, signals and number theory
     "angle", "bartlett", "blackman", "cdist", "corrcoef", "correlate", "gcd", "hamming",
     "hanning", "histogram", "i0", "kaiser", "lcm", "ldexp", "nextafter", "unique",
+    # einops and vectorize
+    "rearrange", "vectorize",
 ]
 
 
@@ -1809,3 +1811,127 @@ def hanning(x) -> Tensor:
 def kaiser(x, beta) -> Tensor:
     """The Kaiser window of ``x`` points with shape parameter ``beta``."""
     return _window(np.kaiser, x, float(value(beta)))
+
+
+# ----- einops-style rearrange and vectorize -----
+
+
+def _rearrange_groups(side: str, pattern: str) -> list:
+    """``"b (h w) c"`` as ``[["b"], ["h", "w"], ["c"]]``."""
+    groups, current = [], None
+    for token in side.replace("(", " ( ").replace(")", " ) ").split():
+        if token == "(":
+            if current is not None:
+                raise ValueError(f"rearrange: nested parentheses in {pattern!r}.")
+            current = []
+        elif token == ")":
+            if current is None:
+                raise ValueError(f"rearrange: unbalanced parentheses in {pattern!r}.")
+            groups.append(current)
+            current = None
+        elif current is not None:
+            current.append(token)
+        else:
+            groups.append([token])
+    if current is not None:
+        raise ValueError(f"rearrange: unbalanced parentheses in {pattern!r}.")
+    return groups
+
+
+def rearrange(tensor, pattern, **axes_lengths) -> Tensor:
+    """Reorder, merge and split axes as einops's ``rearrange`` (``"b h w c -> b (h w) c"``;
+    split sizes by keyword, e.g. ``p=2``).
+
+    >>> rearrange(np.zeros((2, 4, 6, 3)), "b (h p) w c -> b h (w p) c", p=2).shape
+    (2, 2, 12, 3)
+    """
+    x = to_tensor(tensor)
+    left, arrow, right = pattern.partition("->")
+    if not arrow:
+        raise ValueError(f"rearrange: the pattern needs '->', got {pattern!r}.")
+    inputs, outputs = _rearrange_groups(left, pattern), _rearrange_groups(right, pattern)
+    if len(inputs) != x.ndim:
+        raise ValueError(f"rearrange: {pattern!r} names {len(inputs)} input axes, the tensor "
+                         f"has shape {x.shape}.")
+    names = [n for g in inputs for n in g]
+    if sorted(names) != sorted(n for g in outputs for n in g) or len(set(names)) != len(names):
+        raise ValueError(f"rearrange: the two sides of {pattern!r} must name the same axes, "
+                         f"each once.")
+    sizes = {}
+    for group, size in zip(inputs, x.shape):
+        unknown = [n for n in group if n not in axes_lengths]
+        known = int(np.prod([axes_lengths[n] for n in group if n in axes_lengths]))
+        if len(unknown) > 1:
+            raise ValueError(f"rearrange: give the sizes of all but one of {group} "
+                             f"(e.g. {unknown[0]}=...).")
+        if size % known or (not unknown and known != size):
+            raise ValueError(f"rearrange: axis of size {size} cannot be split as {group} "
+                             f"with {axes_lengths}.")
+        sizes.update({n: axes_lengths[n] for n in group if n in axes_lengths})
+        sizes.update({n: size // known for n in unknown})
+    split = _p.reshape(x, shape=tuple(sizes[n] for n in names))
+    order = [names.index(n) for g in outputs for n in g]
+    moved = _p.transpose(split, axes=tuple(order))
+    return _p.reshape(moved, shape=tuple(int(np.prod([sizes[n] for n in g])) for g in outputs))
+
+
+def vectorize(pyfunc, *, excluded=None, signature=None):
+    """``pyfunc`` applied to every element (or, with a gufunc ``signature`` such as
+    ``"(m,n),(n)->(m)"``, every core block) of its broadcast arguments; arguments whose
+    positions are in ``excluded`` are passed as they are. Gradients flow through ``pyfunc``.
+
+    >>> vectorize(lambda a, b: a + b)([1, 2, 3], 2)
+    Tensor([3, 4, 5], dtype=int32)
+    """
+    excluded = set(excluded or ())
+    cores_in, cores_out = _parse_signature(signature)
+
+    def vectorized(*args):
+        mapped = [i for i in range(len(args)) if i not in excluded]
+        tensors = {i: to_tensor(args[i]) for i in mapped}
+        cores = cores_in if cores_in is not None else [()] * len(mapped)
+        if len(cores) != len(mapped):
+            raise ValueError(f"vectorize: the signature {signature!r} names {len(cores)} "
+                             f"inputs, {len(mapped)} were given.")
+        loops = [tensors[i].shape[:tensors[i].ndim - len(c)] for i, c in zip(mapped, cores)]
+        loop = np.broadcast_shapes(*loops) if loops else ()
+        count = int(np.prod(loop))
+        flat = {}
+        for i, core in zip(mapped, cores):
+            t = tensors[i]
+            core_shape = t.shape[t.ndim - len(core):]
+            spread = _p.broadcast_to(t, shape=loop + core_shape)
+            flat[i] = _p.reshape(spread, shape=(count,) + core_shape)
+        results = []
+        for k in range(count):
+            call = [_p.getitem(flat[i], index=k) if i in flat else a for i, a in enumerate(args)]
+            results.append(pyfunc(*call))
+        return _reshape_loop(_stack(results), loop)
+
+    return vectorized
+
+
+def _parse_signature(signature):
+    if signature is None:
+        return None, None
+    inputs, arrow, outputs = signature.replace(" ", "").partition("->")
+    if not arrow:
+        raise ValueError(f"vectorize: signature needs '->', got {signature!r}.")
+
+    def cores(side):
+        return [tuple(filter(None, part.strip("()").split(","))) for part in
+                side.replace("),(", ")|(").split("|")]
+
+    return cores(inputs), cores(outputs)
+
+
+def _stack(results):
+    if isinstance(results[0], (tuple, list)):
+        return tuple(_stack([r[i] for r in results]) for i in range(len(results[0])))
+    return _p.stack(*[to_tensor(r) for r in results], axis=0)
+
+
+def _reshape_loop(stacked, loop):
+    if isinstance(stacked, tuple):
+        return tuple(_reshape_loop(s, loop) for s in stacked)
+    return _p.reshape(stacked, shape=tuple(loop) + stacked.shape[1:])
