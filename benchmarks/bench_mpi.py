@@ -169,7 +169,19 @@ def write_section(path: pathlib.Path, tables: str, quick: bool) -> None:
         f"docs/benchmarks.md`, {when}, {os.cpu_count()} CPUs, load {load} at the end "
         f"(a machine shared with other work: these numbers are noisy). One fit epoch of "
         f"synthetic 28x28 images; the 2-process runs have one core each, so they show what "
-        f"distribution costs, not a speed-up. See docs/distributed.md.", "", tables, "", ""])
+        f"distribution costs, not a speed-up. See docs/distributed.md.", "", tables, "",
+        "How to read it. The 2 processes have one core each, while the single process may use "
+        "both (BLAS threads), so the efficiency compares one process on the whole machine with "
+        "two on half of it each. Every step waits for the slower process: when other work "
+        "preempts one of them, the all-reduce + wait column rises far above the all-reduce "
+        "alone (second table) and the run slows to the pace of its slowest process, so rerun "
+        "on a quiet machine before comparing. numkeras's fixed Python cost per step (about "
+        "0.3 ms) does not shrink with the shard: the lecture model's short step gains little "
+        "from splitting, the CNN's long step more. The last table takes the 1-process step as "
+        "the compute and divides it by N (optimistic for strong scaling: the fixed cost stays) "
+        "and adds the ring all-reduce time of a 10 Gb/s network; bucketing and overlapping the "
+        "all-reduce with the backward pass (not done) could hide at most that all-reduce "
+        "time.", "", ""])
     path.write_text(text[:start].rstrip("\n") + "\n\n" + section + text[end:],
                     encoding="utf-8")
 
