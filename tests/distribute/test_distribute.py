@@ -270,3 +270,13 @@ def test_benchmark_section_is_replaced_before_compare_steps(tmp_path):
     text = report.read_text()
     assert text.startswith("# Benchmarks\n\nrun.py's tables\n\n" + bench.MARKER)
     assert text.endswith(tail) and "| second |" in text and "| first |" not in text
+
+
+@pytest.mark.parametrize("module", ["numkeras.distribute", "numkeras.distribute.data_parallel",
+                                    "numkeras.distribute.tf", "numkeras.distribution"])
+def test_docstring_examples(alone, module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.failed == 0 and result.attempted > 0
