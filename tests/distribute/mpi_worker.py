@@ -94,6 +94,19 @@ CASES = {  # name: (optimizer, BatchNormalization synchronized?, samples, global
 def train(comm, out_dir):
     results = {name: fit_case(make(), bn, n, batch) for name, (make, bn, n, batch)
                in CASES.items()}
+    rank = comm.Get_rank() if comm is not None else 0
+
+    class StopOnOneProcess(keras.callbacks.Callback):  # as TerminateOnNaN would, on rank 1 only
+        def on_train_batch_end(self, batch, logs=None):
+            if rank == 1 and self.params.get("steps_done") == 3 and len(stopped) == 1:
+                self.model.stop_training = True
+
+        def on_epoch_begin(self, epoch, logs=None):
+            stopped.append(epoch)
+
+    stopped = []
+    results["stop"] = fit_case(keras.optimizers.SGD(0.1), None, 64, 16, epochs=3,
+                               callbacks=[StopOnOneProcess()])
     files = os.path.join(out_dir, "files")
     os.makedirs(files, exist_ok=True)
     WRITES.clear()

@@ -95,6 +95,15 @@ def test_history_evaluate_and_predict_are_the_same_on_every_process(results, cas
     assert set(rank0[case]["history"]) == {"loss", "accuracy", "val_loss", "val_accuracy"}
 
 
+def test_a_stop_asked_by_one_process_stops_all_at_the_same_step(results):
+    (rank0, rank1), _, _ = results
+    for rank in (rank0, rank1):  # process 1 stopped at the 3rd step of epoch 0: one epoch
+        assert len(rank["stop"]["weights"]) == 1 and len(rank["stop"]["history"]["loss"]) == 1
+    assert rank0["stop"]["history"] == rank1["stop"]["history"]
+    for w0, w1 in zip(rank0["stop"]["weights"][0], rank1["stop"]["weights"][0]):
+        assert w0.tobytes() == w1.tobytes()
+
+
 def test_only_rank_0_writes_checkpoints_logs_and_saved_models(results):
     (rank0, rank1), _, out = results
     written = {pathlib.Path(p).name for p in rank0["writes"] if not p.startswith(".")}
