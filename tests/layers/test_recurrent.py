@@ -258,3 +258,50 @@ def test_legacy_tf_keras_h5_with_lstm_and_gru_loads():
                                rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="time_major=True"):
         LSTM(3, time_major=True)
+
+
+def _model_with_initial_states():
+    import numkeras as nk
+
+    nk.utils.set_random_seed(0)
+    x, h, c = nk.Input((5, 3)), nk.Input((4,)), nk.Input((4,))
+    y = nk.layers.LSTM(4)(x, initial_state=[h, c])
+    b = nk.layers.Bidirectional(nk.layers.GRU(4))(x, initial_state=[h, h])
+    return nk.Model([x, h, c], [y, b])
+
+
+def _state_inputs():
+    rng = np.random.default_rng(0)
+    return [rng.random(shape, dtype=np.float32) for shape in ((2, 5, 3), (2, 4), (2, 4))]
+
+
+def test_initial_states_are_written_as_keras_initial_state_keyword(tmp_path):
+    import numkeras as nk
+
+    model = _model_with_initial_states()
+    node = next(e for e in model.get_config()["layers"] if e["class_name"] == "LSTM")[
+        "inbound_nodes"][0]
+    assert len(node["args"]) == 1 and node["args"][0]["config"]["shape"] == [None, 5, 3]
+    assert [s["config"]["keras_history"][0] for s in node["kwargs"]["initial_state"]] == \
+        ["input_layer_1", "input_layer_2"]
+    model.save(tmp_path / "states.keras")
+    restored = nk.models.load_model(tmp_path / "states.keras")
+    for got, want in zip(restored.predict(_state_inputs(), verbose=0),
+                         model.predict(_state_inputs(), verbose=0)):
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_initial_states_round_trip_with_keras_3(tmp_path):
+    keras = pytest.importorskip("keras")
+    import numkeras as nk
+
+    model = _model_with_initial_states()
+    model.save(tmp_path / "nk.keras")
+    theirs = keras.models.load_model(tmp_path / "nk.keras")
+    want = model.predict(_state_inputs(), verbose=0)
+    for got, expected in zip(theirs.predict(_state_inputs(), verbose=0), want):
+        np.testing.assert_allclose(got, expected, atol=1e-5)
+    theirs.save(tmp_path / "k3.keras")
+    back = nk.models.load_model(tmp_path / "k3.keras")
+    for got, expected in zip(back.predict(_state_inputs(), verbose=0), want):
+        np.testing.assert_allclose(got, expected, atol=1e-5)

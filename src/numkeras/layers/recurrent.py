@@ -354,6 +354,10 @@ class RNN(Layer):
     (2, 4, 3)
     """
 
+    # Initial states are recorded as inputs [sequences, *states] (graph_config writes them
+    # as Keras's initial_state keyword).
+    _states_as_inputs = True
+
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, unroll=False, zero_output_for_mask=False, **kwargs):
         if isinstance(cell, (list, tuple)):
@@ -751,6 +755,10 @@ class Bidirectional(Layer):
     >>> Bidirectional(LSTM(3, return_sequences=True))(np.ones((2, 5, 4))).shape
     (2, 5, 6)
     """
+
+    # Initial states are recorded as inputs [sequences, *states] (graph_config writes them
+    # as Keras's initial_state keyword).
+    _states_as_inputs = True
 
     _MODES = ("sum", "mul", "ave", "concat", None)
 

@@ -62,10 +62,9 @@ def functional_config(model, serialize_layer=None) -> dict:
     for layer in model.layers:
         entry = dict(serialize_layer(layer))
         entry["name"] = layer.name
-        entry["inbound_nodes"] = [
-            {"args": _as_lists(_node_args(layer, node.call_args, tensor_entry)),
-             "kwargs": dict(node.call_kwargs)}
-            for node in layer._inbound_nodes if node in relevant and not node.is_input]
+        entry["inbound_nodes"] = [_node_entry(layer, node, tensor_entry)
+                                  for node in layer._inbound_nodes
+                                  if node in relevant and not node.is_input]
         layers.append(entry)
 
     def ends(structure):
@@ -116,6 +115,18 @@ def _constant(entry: dict):
 
 
 _CONSTANT_CLASSES = ("__slice__", "__ellipsis__", "__numpy__")
+
+
+def _node_entry(layer, node, tensor_entry) -> dict:
+    """One node as Keras 3 writes it: ``{"args": [...], "kwargs": {...}}``. A recurrent
+    layer's initial states, which numkeras's graph records as extra inputs
+    (``[sequences, *states]``), go to ``kwargs["initial_state"]`` as Keras has them."""
+    call_args, kwargs = node.call_args, dict(node.call_kwargs)
+    if getattr(layer, "_states_as_inputs", False) and isinstance(call_args, list) \
+            and len(call_args) > 1:
+        kwargs["initial_state"] = [tensor_entry(state) for state in call_args[1:]]
+        call_args = call_args[0]
+    return {"args": _as_lists(_node_args(layer, call_args, tensor_entry)), "kwargs": kwargs}
 
 
 def _node_args(layer, call_args, tensor_entry) -> list:
@@ -212,6 +223,9 @@ def _node_arguments(node, where: str, layer=None):
                   if isinstance(v, bool) and (k == "training" or k in accepted)}
         if len(args) > 1 and getattr(layer, "_call_positional", False):
             return _Positional(args), kwargs
+        states = (node.get("kwargs") or {}).get("initial_state")
+        if getattr(layer, "_states_as_inputs", False) and isinstance(states, list) and states:
+            return [args[0], *states], kwargs  # Keras's initial_state=[...]: numkeras's inputs
         return args[0], kwargs
     if isinstance(node, list):  # tf.keras 2: [[name, node, tensor, kwargs], ...]
         refs = [("ref", item[0], item[1], item[2]) for item in node]
