@@ -428,6 +428,17 @@ case("rearrange", IMG, "b h w c -> b c h w")
 case("rearrange", T3, "b (h p) w -> (b h) (w p)", p=3)
 case("rearrange", normal(2, 4, 6, 3), "b (h p1) (w p2) c -> b h w (p1 p2 c)", p1=2, p2=3)
 
+# ----- CTC -----
+CTC_LOGITS = normal(3, 7, 5)
+CTC_LABELS = np.array([[1, 2, 2, 0], [3, 3, 0, 0], [4, 1, 2, 3]], np.int32)
+case("ctc_loss", CTC_LABELS, CTC_LOGITS, np.array([3, 2, 4], np.int32),
+     np.array([7, 5, 6], np.int32))
+case("ctc_loss", np.array([[1, 2, 0], [3, 3, 1], [0, 1, 2]], np.int32), CTC_LOGITS,
+     np.array([2, 3, 1], np.int32), np.array([7, 7, 4], np.int32), mask_index=4)
+case("ctc_decode", CTC_LOGITS, np.array([7, 5, 3], np.int32))
+case("ctc_decode", CTC_LOGITS, np.array([7, 5, 3], np.int32), merge_repeated=False,
+     mask_index=2)
+
 # ----- dtype promotion corners -----
 case("floor_divide", A, 2)
 case("clip", A, 0, 3)

@@ -56,7 +56,7 @@ NOT_DIFFERENTIABLE = {
     "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_invert", "bitwise_not",
     "bitwise_left_shift", "bitwise_right_shift", "left_shift", "right_shift", "argmax",
     "argmin", "argsort", "argpartition", "searchsorted", "digitize", "bincount", "nonzero",
-    "unravel_index", "one_hot", "multi_hot", "saturate_cast",
+    "unravel_index", "one_hot", "multi_hot", "saturate_cast", "ctc_decode",
     # metadata and gradient stops
     "shape", "ndim", "size", "dtype", "is_tensor", "convert_to_numpy", "stop_gradient",
     "nanargmax", "nanargmin", "histogram", "unique", "gcd", "lcm", "nextafter", "angle",
@@ -328,6 +328,8 @@ GRADIENT_CASES.update({
                    [normal(3, 2), normal(2)]),
                   (lambda m, v: ops.vectorize(ops.matmul, signature="(m,n),(n)->(m)")(m, v),
                    [normal(2, 3, 4), normal(4)])],
+    "ctc_loss": [(lambda z: ops.ctc_loss(np.array([[1, 1], [2, 0]]), z, np.array([2, 1]),
+                                         np.array([4, 3])), [normal(2, 4, 3)])],
     # control flow: the gradient flows through the functions they run
     "cond": [(lambda x: ops.cond(True, lambda: ops.sin(x), lambda: x), [normal(3)])],
     "switch": [(lambda x: ops.switch(1, [ops.exp, ops.cos], x), [normal(3)])],

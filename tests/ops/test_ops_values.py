@@ -247,6 +247,10 @@ def test_errors_name_the_argument_and_shapes():
         ops.take(np.zeros(2), [2])
     with pytest.raises(ValueError, match="quantile: q must lie in"):
         ops.quantile(np.zeros(3), 1.5)
+    with pytest.raises(ValueError, match=r"ctc_loss: labels must lie in \[0, 3\)"):
+        ops.ctc_loss([[3]], np.zeros((1, 2, 3)), [1], [2])
+    with pytest.raises(NotImplementedError, match="strategy='greedy' only"):
+        ops.ctc_decode(np.zeros((1, 2, 3)), [2], strategy="beam_search")
 
 
 # ----- packaging -----

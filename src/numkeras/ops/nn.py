@@ -33,13 +33,13 @@ value_of = value  # dot_product_attention has an argument named value
 __all__ = [
     "adaptive_average_pool", "adaptive_max_pool", "average_pool", "batch_normalization",
     "binary_crossentropy", "categorical_crossentropy", "celu", "conv", "conv_transpose",
-    "depth_to_space", "depthwise_conv", "dot_product_attention", "elu", "fold", "gelu", "glu",
-    "hard_shrink", "hard_sigmoid", "hard_silu", "hard_swish", "hard_tanh",
-    "layer_normalization", "leaky_relu", "log_sigmoid", "log_softmax", "max_pool", "moments",
-    "multi_hot", "normalize", "one_hot", "psnr", "relu", "relu6", "rms_normalization", "selu",
-    "separable_conv", "sigmoid", "silu", "soft_shrink", "softmax", "softplus", "softsign",
-    "space_to_depth", "sparse_categorical_crossentropy", "sparse_plus", "sparse_sigmoid",
-    "sparsemax", "squareplus", "swish", "tanh_shrink", "threshold", "unfold",
+    "ctc_decode", "ctc_loss", "depth_to_space", "depthwise_conv", "dot_product_attention",
+    "elu", "fold", "gelu", "glu", "hard_shrink", "hard_sigmoid", "hard_silu", "hard_swish",
+    "hard_tanh", "layer_normalization", "leaky_relu", "log_sigmoid", "log_softmax", "max_pool",
+    "moments", "multi_hot", "normalize", "one_hot", "psnr", "relu", "relu6",
+    "rms_normalization", "selu", "separable_conv", "sigmoid", "silu", "soft_shrink", "softmax",
+    "softplus", "softsign", "space_to_depth", "sparse_categorical_crossentropy", "sparse_plus",
+    "sparse_sigmoid", "sparsemax", "squareplus", "swish", "tanh_shrink", "threshold", "unfold",
 ]
 
 # ----- activations (the numkeras.activations functions, with keras.ops's defaults) -----
@@ -696,3 +696,105 @@ def adaptive_max_pool(inputs, output_size, data_format=None) -> Tensor:
             cells.append(_p.max(window, axis=(1, 2)))
     stacked = _p.stack(*cells, axis=1)  # (N, out_h * out_w, C)
     return undo(_p.reshape(stacked, shape=(x.shape[0], out_h, out_w, x.shape[-1])))
+
+
+# ----- connectionist temporal classification -----
+
+_LOG_ZERO = -1e30  # finite "log 0": keeps logsumexp free of -inf - -inf
+
+
+def ctc_loss(target, output, target_length, output_length, mask_index=0) -> Tensor:
+    """The CTC loss per sample: ``-log p(target | output)`` summed over every alignment.
+
+    Args:
+        target: integer labels ``(batch, max_label_length)``, padded past ``target_length``.
+        output: logits ``(batch, max_time, classes)``; ``mask_index`` is the blank class.
+        target_length, output_length: the true lengths ``(batch,)``.
+
+    Differentiable in ``output`` (the forward recursion is composed of primitives, one step
+    per time frame).
+
+    >>> logits = np.zeros((1, 2, 2), "float32")  # two equally likely classes, 2 frames
+    >>> ctc_loss([[1]], logits, [1], [2]).numpy().round(4)  # 3 of 4 paths give "1"
+    array([0.2877], dtype=float32)
+    """
+    logits = to_float(output)
+    if logits.dtype.itemsize < 4:
+        logits = _p.cast(logits, dtype="float32")
+    labels = np.asarray(value(target)).astype(np.int64)
+    target_length = np.asarray(value(target_length)).astype(np.int64).reshape(-1)
+    output_length = np.asarray(value(output_length)).astype(np.int64).reshape(-1)
+    if logits.ndim != 3 or labels.ndim != 2 or labels.shape[0] != logits.shape[0]:
+        raise ValueError(f"ctc_loss: expected target (batch, labels) and output (batch, time, "
+                         f"classes), got {labels.shape} and {logits.shape}.")
+    batch, steps, classes = logits.shape
+    used = labels[np.arange(labels.shape[1])[None, :] < target_length[:, None]]
+    if used.size and (used.min() < 0 or used.max() >= classes):
+        raise ValueError(f"ctc_loss: labels must lie in [0, {classes}) for {classes} classes, "
+                         f"got {used.min()}..{used.max()}.")
+    log_probs = _p.log_softmax(logits, axis=-1)
+    # The target with a blank before, between and after its labels: (batch, 2 S + 1).
+    extended = np.full((batch, 2 * labels.shape[1] + 1), int(mask_index), np.int64)
+    extended[:, 1::2] = labels
+    emit = _m_take_along_last(log_probs, np.broadcast_to(
+        extended[:, None, :], (batch, steps, extended.shape[1])))  # (batch, time, 2 S + 1)
+    before = np.pad(extended, ((0, 0), (2, 0)), constant_values=-1)[:, :-2]
+    may_skip = (extended != mask_index) & (extended != before)
+    negative = np.asarray(_LOG_ZERO, logits.dtype)
+    start = np.arange(extended.shape[1]) < 2
+    alpha = _p.where(start, _p.getitem(emit, index=(slice(None), 0)), negative)
+    for t in range(1, steps):
+        one = _p.pad(_p.getitem(alpha, index=(slice(None), slice(None, -1))),
+                     pad_width=((0, 0), (1, 0)), value=_LOG_ZERO)
+        two = _p.pad(_p.getitem(alpha, index=(slice(None), slice(None, -2))),
+                     pad_width=((0, 0), (2, 0)), value=_LOG_ZERO)
+        two = _p.where(may_skip, two, negative)
+        step = _p.add(_p.logsumexp(_p.stack(alpha, one, two, axis=-1), axis=-1),
+                      _p.getitem(emit, index=(slice(None), t)))
+        alpha = _p.where((t < output_length)[:, None], step, alpha)
+    rows = np.arange(batch)
+    last = _p.getitem(alpha, index=(rows, 2 * target_length))
+    previous = _p.where(target_length > 0,
+                        _p.getitem(alpha, index=(rows, np.maximum(2 * target_length - 1, 0))),
+                        negative)
+    return _p.negative(_p.logsumexp(_p.stack(last, previous, axis=-1), axis=-1))
+
+
+def _m_take_along_last(x, indices):
+    from numkeras.backprop.math_ops import take_along_axis
+
+    return take_along_axis(x, indices=indices, axis=-1)
+
+
+def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_paths=1,
+               merge_repeated=True, mask_index=0):
+    """Decode ``(batch, time, classes)`` scores: ``(decoded, scores)`` with ``decoded``
+    ``(top_paths, batch, time)`` padded with -1 and ``scores`` ``(batch, top_paths)`` (minus
+    the sum of each frame's best score, as Keras's greedy decoder). Only
+    ``strategy="greedy"`` is implemented.
+
+    >>> decoded, _ = ctc_decode(np.eye(3, dtype="float32")[[[1, 1, 0, 2]]], [4])
+    >>> decoded.numpy().tolist()
+    [[[1, 2, -1, -1]]]
+    """
+    if strategy != "greedy":
+        raise NotImplementedError(
+            f"ctc_decode: numkeras implements strategy='greedy' only, got {strategy!r}.")
+    scores_in = np.asarray(value(to_float(inputs)))
+    lengths = np.asarray(value(sequence_lengths)).astype(np.int64).reshape(-1)
+    batch, steps, classes = scores_in.shape
+    blank = classes - 1 if mask_index is None else int(mask_index)
+    best = scores_in.argmax(axis=-1)
+    peak = scores_in.max(axis=-1)
+    beyond = np.arange(steps)[None, :] >= lengths[:, None]
+    best = np.where(beyond, blank, best)
+    peak = np.where(beyond, 0.0, peak)
+    if merge_repeated:
+        repeated = np.pad(best[:, 1:] == best[:, :-1], ((0, 0), (1, 0)))
+        best = np.where(repeated, blank, best)
+    dropped = best == blank
+    # Kept labels first, in order; -1 after them.
+    order = np.argsort(np.where(dropped, steps, np.arange(steps)), axis=-1, kind="stable")
+    decoded = np.take_along_axis(np.where(dropped, -1, best), order, axis=-1)
+    return (constant(decoded[None].astype("int32")),
+            constant((-peak.sum(axis=1))[:, None].astype(scores_in.dtype)))
