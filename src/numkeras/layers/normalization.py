@@ -254,6 +254,7 @@ class LayerNormalization(Layer):
                 "beta_constraint": _constraints.serialize(self.beta_constraint),
                 "gamma_constraint": _constraints.serialize(self.gamma_constraint)}
 
+
 class GroupNormalization(Layer):
     """Normalize each sample over groups of channels (Wu & He, 2018), as Keras 3's
     GroupNormalization: the ``axis`` channels are split into ``groups`` consecutive groups,
