@@ -511,3 +511,10 @@ def test_tensorflow_beginner_quickstart():
     assert accuracy > 0.5
     probability_model = tf.keras.Sequential([model, tf.keras.layers.Softmax()])
     assert np.allclose(probability_model(x_test[:5]).numpy().sum(axis=1), 1, atol=1e-5)
+
+
+def test_zeros_and_ones_take_tensorflow_datatype_numbers():
+    """tf.zeros(1, 1) is float32 zeros of shape (1,) in TensorFlow (1 is DT_FLOAT); the tf.keras
+    subclassing guide calls it so."""
+    assert tf.zeros(1, 1).dtype == np.float32 and tf.zeros(1, 1).shape == (1,)
+    assert tf.ones((2,), 3).dtype == np.int32 and tf.ones(2, 2).dtype == np.float64

@@ -219,12 +219,25 @@ def _shape(shape) -> tuple:
     return (int(shape),) if np.isscalar(shape) else tuple(int(s) for s in shape)
 
 
+# TensorFlow's DataType enum values, which its dtype arguments also take: tf.zeros(1, 1) is
+# float32 zeros of shape (1,) (the tf.keras subclassing guide writes that).
+_DATATYPE_ENUM = {1: "float32", 2: "float64", 3: "int32", 4: "uint8", 5: "int16", 6: "int8",
+                  9: "int64", 10: "bool", 17: "uint16", 19: "float16", 22: "uint32",
+                  23: "uint64"}
+
+
+def _creation_dtype(dtype):
+    if isinstance(dtype, int) and not isinstance(dtype, bool) and dtype in _DATATYPE_ENUM:
+        return _DATATYPE_ENUM[dtype]
+    return dtype
+
+
 def zeros(shape, dtype=float32, name=None) -> Tensor:
-    return Tensor(np.zeros(_shape(shape), dtype=dtype))
+    return Tensor(np.zeros(_shape(shape), dtype=_creation_dtype(dtype)))
 
 
 def ones(shape, dtype=float32, name=None) -> Tensor:
-    return Tensor(np.ones(_shape(shape), dtype=dtype))
+    return Tensor(np.ones(_shape(shape), dtype=_creation_dtype(dtype)))
 
 
 def zeros_like(input, dtype=None, name=None) -> Tensor:  # noqa: A002 - TF's argument name
