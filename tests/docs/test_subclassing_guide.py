@@ -18,8 +18,10 @@ test differs from the published cell:
 - the Korean edition's ``CustomDropout`` with a ``keras.random.SeedGenerator`` is covered too.
 
 ``test_published_guide_runs`` runs the guide's own file, its import lines changed and nothing
-else, when ``KERAS_IO_GUIDES`` names the ``guides/`` folder of a keras-io checkout (it is not
-in this repository); it was run so for this test's commit (about 30 s: 60,000 samples).
+else (``IMPORTS``), when ``KERAS_IO_GUIDES`` names the ``guides/`` folder of a keras-io checkout
+(it is not in this repository): the Keras 3 edition, or the earlier tf.keras one (``import
+tensorflow as tf``, ``from tensorflow import keras``, a GradientTape loop for the VAE). Both
+were run so for this test's commit (10 s to a few minutes: 60,000 samples).
 """
 
 import os
@@ -414,6 +416,7 @@ IMPORTS = [  # the only changes made to a guide's text
     (r"^from keras import (\w+)$", r"from numkeras import \1"),
     (r"^import tensorflow as tf$", "import numkeras.compat.tf as tf"),
     (r"^from tensorflow import keras$", "from numkeras.compat.tf import keras"),
+    (r"^from tensorflow\.keras import (\w+)$", r"from numkeras import \1"),
 ]
 
 
