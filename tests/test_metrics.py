@@ -276,3 +276,16 @@ def test_keras_configs_and_string_serialization():
     assert metrics.deserialize("acc").name == "acc"
     wrapper = metrics.deserialize(metrics.serialize(metrics.MeanMetricWrapper(metrics.hinge)))
     assert wrapper([[1.0]], [[0.5]]) == 0.5
+
+
+def test_reset_states_is_tf_keras_spelling_of_reset_state():
+    metric = metrics.SparseCategoricalAccuracy()
+    metric.update_state([1, 0], [[0.2, 0.8], [0.1, 0.9]])
+    assert float(metric.result()) == 0.5
+    metric.reset_states()
+    assert float(metric.result()) == 0.0
+    mean = metrics.Mean()
+    mean.update_state([2.0, 4.0])
+    mean.reset_states()
+    mean.update_state([1.0])
+    assert float(mean.result()) == 1.0

@@ -136,6 +136,10 @@ class Metric:
     def reset_state(self) -> None:
         """Forget everything accumulated (called at the start of each epoch)."""
 
+    def reset_states(self) -> None:
+        """tf.keras 2's name of :meth:`reset_state` (its training-loop guide calls it)."""
+        self.reset_state()
+
     def update_state(self, *args, **kwargs) -> None:
         raise NotImplementedError(f"{type(self).__name__} must implement update_state().")
 
