@@ -9,7 +9,7 @@ SRC = pathlib.Path(__file__).resolve().parents[1] / "src" / "numkeras"
 LEVELS = {
     "config": 0, "utils": 0, "preprocessing": 0,
     "backprop": 1,
-    "backend": 0, "initializers": 2, "activations": 2, "losses": 2, "metrics": 2, "optimizers": 2,
+    "backend": 2, "initializers": 2, "activations": 2, "losses": 2, "metrics": 2, "optimizers": 2,
     "regularizers": 2, "constraints": 2, "ops": 2, "random": 2,
     "data": 2,
     "layers": 3, "callbacks": 3, "tensorboard": 3,
