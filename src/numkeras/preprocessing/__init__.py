@@ -5,6 +5,6 @@
 [[1, 2], [0, 3]]
 """
 
-from numkeras.preprocessing import sequence
+from numkeras.preprocessing import image, sequence
 
-__all__ = ["sequence"]
+__all__ = ["image", "sequence"]
