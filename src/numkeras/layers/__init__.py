@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
+
 from numkeras.layers.activations import (
     ELU, Activation, LeakyReLU, Maxout, PReLU, ReLU, Softmax,
 )
-from numkeras.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
 from numkeras.layers.convolutional import Conv1D, Conv2D, Conv2DTranspose
 from numkeras.layers.convolutional import (
     DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D,
@@ -28,16 +29,11 @@ from numkeras.layers.preprocessing import (
     CenterCrop, Normalization, RandomBrightness, RandomContrast, RandomCrop, RandomFlip,
     RandomRotation, RandomTranslation, RandomZoom, Rescaling, Resizing,
 )
-from numkeras.layers.operation import Operation, operation_from_config
+from numkeras.layers.operation import operation_from_config
 from numkeras.layers.regularization import SpatialDropout2D
 from numkeras.layers.reshaping import (
     Cropping2D, Permute, RepeatVector, UpSampling2D, ZeroPadding2D,
 )
-from numkeras.layers.recurrent import (
-    GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, Masking, SimpleRNN, SimpleRNNCell,
-    TimeDistributed,
-)
-from numkeras.layers.text import IntegerLookup, StringLookup, TextVectorization
 from numkeras.utils.registry import lookup
 
 _LAYER_CLASSES = {cls.__name__: cls for cls in (
@@ -60,17 +56,9 @@ _LAYER_CLASSES.update({"Convolution2D": Conv2D, "Convolution2DTranspose": Conv2D
                        "GlobalMaxPool2D": GlobalMaxPooling2D, "MaxPool1D": MaxPooling1D,
                        "AvgPool1D": AveragePooling1D, "GlobalAvgPool1D": GlobalAveragePooling1D,
                        "GlobalMaxPool1D": GlobalMaxPooling1D})
-# text preprocessing (layers/text.py)
-_LAYER_CLASSES.update({cls.__name__: cls for cls in (
-    IntegerLookup, StringLookup, TextVectorization)})
-# recurrent layers, cells and wrappers (layers/recurrent.py)
-_LAYER_CLASSES.update({cls.__name__: cls for cls in (
-    GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, Masking, SimpleRNN, SimpleRNNCell,
-    TimeDistributed)})
 # depthwise/separable convolutions, GroupNormalization, attention (issue 13)
 _LAYER_CLASSES.update({cls.__name__: cls for cls in (
-    AdditiveAttention, Attention, DepthwiseConv1D, DepthwiseConv2D, GroupNormalization,
-    MultiHeadAttention, SeparableConv1D, SeparableConv2D)})
+    DepthwiseConv1D, DepthwiseConv2D, GroupNormalization, SeparableConv1D, SeparableConv2D)})
 _LAYER_CLASSES.update({"SeparableConvolution1D": SeparableConv1D,
                        "SeparableConvolution2D": SeparableConv2D})
 SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2D
@@ -80,6 +68,38 @@ GlobalAvgPool1D, GlobalMaxPool1D = GlobalAveragePooling1D, GlobalMaxPooling1D
 Convolution2D, MaxPool2D, AvgPool2D = Conv2D, MaxPooling2D, AveragePooling2D
 Convolution2DTranspose = Conv2DTranspose
 GlobalAvgPool2D, GlobalMaxPool2D = GlobalAveragePooling2D, GlobalMaxPooling2D
+
+# Layer families loaded on first use, so that the lecture's models do not import recurrent,
+# text and attention code: module -> the class names it provides.
+_LAZY_FAMILIES = {
+    "numkeras.layers.recurrent": (
+        "GRU", "LSTM", "RNN", "Bidirectional", "GRUCell", "LSTMCell", "Masking", "SimpleRNN",
+        "SimpleRNNCell", "TimeDistributed"),
+    "numkeras.layers.text": ("IntegerLookup", "StringLookup", "TextVectorization"),
+    "numkeras.layers.attention": ("AdditiveAttention", "Attention", "MultiHeadAttention"),
+}
+_LAZY_NAMES = {name: module for module, names in _LAZY_FAMILIES.items() for name in names}
+
+
+def __getattr__(name: str):
+    module = _LAZY_NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'numkeras.layers' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def layer_classes() -> dict:
+    """Every layer class by its Keras class name and aliases (the registry files are read
+    against), loading the lazy families first.
+
+    >>> "LSTM" in layer_classes() and "Lambda" not in layer_classes()
+    True
+    """
+    if not _LAZY_NAMES.keys() <= _LAYER_CLASSES.keys():
+        _LAYER_CLASSES.update({name: __getattr__(name) for name in _LAZY_NAMES})
+    return _LAYER_CLASSES
 
 
 def serialize(layer: Layer) -> dict:
@@ -102,7 +122,7 @@ def deserialize(config: dict, custom_objects=None) -> Layer:
                          f"'class_name' and 'config'.")
     if str(config.get("module", "")).startswith("keras.src.ops."):  # keras.ops on symbols
         return operation_from_config(config)
-    table = {**_LAYER_CLASSES, **(custom_objects or {})}
+    table = {**layer_classes(), **(custom_objects or {})}
     cls = lookup("layer", table, config["class_name"])
     layer = cls.from_config(dict(config.get("config") or {}))
     build_config = config.get("build_config")

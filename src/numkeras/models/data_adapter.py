@@ -29,7 +29,6 @@ import numpy as np
 from numkeras import callbacks as callbacks_module
 from numkeras import config
 from numkeras.backprop import Tensor
-from numkeras.data import Dataset
 from numkeras.utils.py_dataset import pack_x_y_sample_weight, unpack_x_y_sample_weight
 
 
@@ -165,13 +164,19 @@ def _batch_size(y) -> int:
 # ----- batch sources -----
 
 
+def _dataset_class():
+    from numkeras.data import Dataset  # loaded when a batch source is first examined
+
+    return Dataset
+
+
 def is_batch_source(x) -> bool:
     """Whether ``x`` yields batches (Dataset, PyDataset/Sequence, generator, iterator) rather
     than being the data itself (arrays, Tensors, lists, tuples or dicts of them)."""
-    if isinstance(x, Dataset):
-        return True
     if x is None or isinstance(x, (np.ndarray, Tensor, list, tuple, dict, str, bytes)):
         return False
+    if isinstance(x, _dataset_class()):
+        return True
     if hasattr(x, "__getitem__") and hasattr(x, "__len__") and not hasattr(x, "shape"):
         return True  # keras.utils.PyDataset / Sequence
     return hasattr(x, "__next__") or (hasattr(x, "__iter__") and not hasattr(x, "shape"))
@@ -192,7 +197,7 @@ class BatchSource:
         # (drawn from the global seed only when needed, so other sources leave it alone)
         self._rng = config.make_rng() if self._shuffle else None
         self._iterator = None
-        if steps is None and isinstance(source, Dataset) and source.cardinality() == -1:
+        if steps is None and isinstance(source, _dataset_class()) and source.cardinality() == -1:
             raise ValueError(f"The dataset is infinite (repeat() without a count): pass "
                              f"`{steps_name}` to say how many of its batches to take.")
 
@@ -200,14 +205,14 @@ class BatchSource:
     def known_steps(self):
         if self.steps is not None:
             return self.steps
-        if isinstance(self.source, Dataset):
+        if isinstance(self.source, _dataset_class()):
             count = self.source.cardinality()
             return count if count >= 0 else None
         return len(self.source) if _is_sequence(self.source) else None
 
     def _new_pass(self):
         source = self.source
-        if isinstance(source, Dataset):
+        if isinstance(source, _dataset_class()):
             return iter(source.as_numpy_iterator())
         if _is_sequence(source):
             order = np.arange(len(source))
@@ -244,12 +249,12 @@ _END = object()
 
 
 def _is_sequence(source) -> bool:
-    return not isinstance(source, Dataset) and hasattr(source, "__getitem__") \
+    return not isinstance(source, _dataset_class()) and hasattr(source, "__getitem__") \
         and hasattr(source, "__len__")
 
 
 def _is_generator(source) -> bool:
-    return not isinstance(source, Dataset) and not _is_sequence(source)
+    return not isinstance(source, _dataset_class()) and not _is_sequence(source)
 
 
 def to_arrays(source, steps=None):

@@ -61,7 +61,7 @@ def layer_classes() -> dict[str, type]:
     >>> "Dense" in layer_classes(), "Lambda" in layer_classes()
     (True, False)
     """
-    return dict(layers_module._LAYER_CLASSES)
+    return dict(layers_module.layer_classes())
 
 
 # ----- writing -----
