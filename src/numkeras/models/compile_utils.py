@@ -39,10 +39,6 @@ class OutputHeads:
         self.trackers = [metrics_module.Mean(name=f"{name}_loss") for name in self.names]
         self.metrics = None  # per output, resolved from the first data's shapes
 
-    @property
-    def has_loss(self) -> bool:
-        return any(loss is not None for loss in self.losses)
-
     def resolve(self, ys: list, output_shapes: list) -> None:
         """Resolve the losses' and metrics' shape-dependent names ('accuracy', 'ce')."""
         self.losses = [None if identifier is None else losses_module.resolve(

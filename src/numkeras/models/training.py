@@ -118,9 +118,6 @@ class Trainer:
             return list(self.output_names)
         return None
 
-    def _overrides_compute_loss(self) -> bool:
-        return type(self).compute_loss is not Trainer.compute_loss
-
     @property
     def compiled_loss(self):
         """tf.keras's ``self.compiled_loss(y, y_pred, regularization_losses=...)`` for custom
