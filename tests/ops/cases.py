@@ -43,6 +43,13 @@ MASK = A > 0
 CASES = []
 
 
+def resolve(ops, name):
+    """``ops.<name>``, also for dotted names such as ``image.resize``."""
+    for part in name.split("."):
+        ops = getattr(ops, part)
+    return ops
+
+
 def case(name, *args, _key=None, **kwargs):
     key = _key or name
     if any(existing == key for existing, *_ in CASES):
@@ -438,6 +445,26 @@ case("ctc_loss", np.array([[1, 2, 0], [3, 3, 1], [0, 1, 2]], np.int32), CTC_LOGI
 case("ctc_decode", CTC_LOGITS, np.array([7, 5, 3], np.int32))
 case("ctc_decode", CTC_LOGITS, np.array([7, 5, 3], np.int32), merge_repeated=False,
      mask_index=2)
+
+# ----- image -----
+PHOTO = uniform(0, 1, 2, 5, 7, 3)
+for method in ("bilinear", "nearest", "bicubic", "lanczos3", "lanczos5"):
+    case("image.resize", PHOTO, (8, 4), interpolation=method)
+case("image.resize", PHOTO, (3, 3), antialias=True)
+case("image.resize", PHOTO, (3, 3), interpolation="bicubic", antialias=True)
+case("image.resize", PHOTO[0], (4, 6), crop_to_aspect_ratio=True)
+case("image.resize", PHOTO, (6, 4), pad_to_aspect_ratio=True, fill_value=0.5)
+case("image.resize", np.moveaxis(PHOTO, -1, 1), (4, 9), data_format="channels_first")
+case("image.pad_images", PHOTO, 1, 2, target_height=8, target_width=10)
+case("image.pad_images", PHOTO[0], bottom_padding=2, right_padding=1, target_height=9,
+     target_width=8)
+case("image.crop_images", PHOTO, 1, 2, target_height=3, target_width=4)
+case("image.crop_images", PHOTO[0], bottom_cropping=1, right_cropping=2, target_height=3,
+     target_width=3)
+case("image.extract_patches", PHOTO, 2)
+case("image.extract_patches", PHOTO[0], (3, 2), strides=(1, 2), padding="same")
+case("image.rgb_to_grayscale", PHOTO)
+case("image.rgb_to_grayscale", np.moveaxis(PHOTO, -1, 1), data_format="channels_first")
 
 # ----- dtype promotion corners -----
 case("floor_divide", A, 2)

@@ -365,3 +365,28 @@ def test_non_differentiable_ops_give_constants(name):
     x = Tensor(np.array([0.4, 1.6]), requires_grad=True)
     args = {"one_hot": (np.array([0, 1]), 2), "equal": (x, x)}.get(name, (x,))
     assert not getattr(ops, name)(*args).requires_grad
+
+
+IMAGE_GRADIENT_CASES = {
+    "resize": [(lambda x, m=m: ops.image.resize(x, (5, 3), interpolation=m),
+                [normal(1, 3, 4, 2)]) for m in ("bilinear", "nearest", "bicubic", "lanczos3")]
+    + [(lambda x: ops.image.resize(x, (2, 2), antialias=True), [normal(4, 5, 1)])],
+    "pad_images": [(lambda x: ops.image.pad_images(x, 1, 2, 0, 1), [normal(2, 3, 1)])],
+    "crop_images": [(lambda x: ops.image.crop_images(x, 1, 0, target_height=2,
+                                                     target_width=2), [normal(4, 3, 2)])],
+    "extract_patches": [(lambda x: ops.image.extract_patches(x, 2, strides=1),
+                         [normal(1, 3, 3, 2)])],
+    "rgb_to_grayscale": [(ops.image.rgb_to_grayscale, [normal(2, 2, 3)])],
+}
+
+
+def test_every_image_op_is_checked():
+    assert set(IMAGE_GRADIENT_CASES) == set(ops.image.__all__)
+
+
+@pytest.mark.parametrize("name,index", [(name, i) for name, cases in
+                                        sorted(IMAGE_GRADIENT_CASES.items())
+                                        for i in range(len(cases))])
+def test_image_gradient_matches_finite_differences(name, index):
+    op, inputs = IMAGE_GRADIENT_CASES[name][index]
+    assert check_grads(op, *inputs)

@@ -16,7 +16,7 @@ import pytest
 import numkeras
 from numkeras import ops
 from numkeras.backprop import Tensor, Variable
-from tests.ops.cases import CASES
+from tests.ops.cases import CASES, resolve
 
 FIXTURE = pathlib.Path(__file__).parents[1] / "fixtures" / "ops" / "keras_ops.npz"
 STORED = np.load(FIXTURE)
@@ -34,7 +34,7 @@ def flatten(result):
 
 def run(key):
     _, name, args, kwargs = CASES[KEYS.index(key)]
-    return flatten(getattr(ops, name)(*args, **kwargs))
+    return flatten(resolve(ops, name)(*args, **kwargs))
 
 
 def assert_same(ours, theirs, key):
@@ -69,7 +69,7 @@ def test_matches_live_keras():
     from tests.fixtures.ops.capture_keras_ops import flatten as keras_flatten
 
     for key, name, args, kwargs in CASES:
-        assert_same(run(key), keras_flatten(getattr(keras.ops, name)(*args, **kwargs)), key)
+        assert_same(run(key), keras_flatten(resolve(keras.ops, name)(*args, **kwargs)), key)
 
 
 def test_two_hundred_keras_names_are_covered_by_cases():
@@ -77,6 +77,11 @@ def test_two_hundred_keras_names_are_covered_by_cases():
     untested = set(ops.__all__) - {name for _, name, *_ in CASES} - HIGHER_ORDER - RANDOM_FREE
     untested -= KERAS_DIFFERS
     assert not untested, f"ops without a value case: {sorted(untested)}"
+
+
+def test_every_image_op_has_a_value_case():
+    assert {name.removeprefix("image.") for _, name, *_ in CASES
+            if name.startswith("image.")} == set(ops.image.__all__)
 
 
 # Ops taking Python functions (not storable as fixtures) are checked below by hand;
@@ -258,7 +263,8 @@ def test_errors_name_the_argument_and_shapes():
 
 @pytest.mark.parametrize("module", ["numkeras.ops", "numkeras.ops.core", "numkeras.ops.numpy",
                                     "numkeras.ops.nn", "numkeras.ops.math",
-                                    "numkeras.ops.linalg", "numkeras.backprop.math_ops"])
+                                    "numkeras.ops.linalg", "numkeras.ops.image",
+                                    "numkeras.backprop.math_ops"])
 def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(module), extraglobs={"np": np},
                              optionflags=doctest.ELLIPSIS)

@@ -2,8 +2,9 @@
 
 The NumPy-like ops (:mod:`numkeras.ops.numpy`), the neural-network ops (:mod:`.nn`), math
 (:mod:`.math`), linear algebra (:mod:`.linalg`) and core ops (:mod:`.core`), all under one
-namespace as in Keras. Each accepts NumPy arrays, Python numbers and Tensors/Variables and
-returns a :class:`numkeras.Tensor`, differentiable where Keras's op is (see docs/ops.md).
+namespace as in Keras; image ops stay in :mod:`.image` (``ops.image.resize``). Each accepts
+NumPy arrays, Python numbers and Tensors/Variables and returns a :class:`numkeras.Tensor`,
+differentiable where Keras's op is (see docs/ops.md).
 
 >>> from numkeras import ops
 >>> x = ops.convert_to_tensor([[1.0, 2.0], [3.0, 4.0]])
@@ -11,7 +12,7 @@ returns a :class:`numkeras.Tensor`, differentiable where Keras's op is (see docs
 Tensor([ 2.5, 12.5], dtype=float32)
 """
 
-from numkeras.ops import core, linalg, math, nn, numpy
+from numkeras.ops import core, image, linalg, math, nn, numpy  # noqa: F401 - ops.image as Keras
 from numkeras.ops.core import *  # noqa: F403
 from numkeras.ops.linalg import *  # noqa: F403
 from numkeras.ops.math import *  # noqa: F403
