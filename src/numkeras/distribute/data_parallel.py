@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
+import sys
 import time
 
 import numpy as np
@@ -319,8 +320,11 @@ def _share_cores() -> None:
 
 
 def _writers() -> tuple:
-    names = ("ModelCheckpoint", "CSVLogger", "TensorBoard")
-    return tuple(getattr(callbacks_module, n) for n in names if hasattr(callbacks_module, n))
+    """The callbacks that only write files. TensorBoard counts only if its module was loaded
+    (a TensorBoard callback exists then), so a fit never imports it for nothing."""
+    tensorboard = sys.modules.get("numkeras.tensorboard")
+    return (callbacks_module.ModelCheckpoint, callbacks_module.CSVLogger) + (
+        (tensorboard.TensorBoard,) if tensorboard is not None else ())
 
 
 def _on_other_ranks(callback):
