@@ -120,9 +120,11 @@ class DataParallel:
         """Give every process rank 0's weights and rank 0's shuffling seed (returned)."""
         _check_built_in_step(model)
         self._world.busy += 1  # until on_train_end (_StopTogether)
-        buffer = model._parameter_buffer()
-        self._world.broadcast(buffer.data)
-        trainable = {id(v) for v in buffer.variables}
+        buffer = model._parameter_buffer(allow_empty=True)  # None: nothing to train
+        trainable = set()
+        if buffer is not None:
+            self._world.broadcast(buffer.data)
+            trainable = {id(v) for v in buffer.variables}
         for variable in model.weights:
             if id(variable) not in trainable:
                 value = np.ascontiguousarray(variable.data)
