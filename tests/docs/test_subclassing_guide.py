@@ -15,7 +15,9 @@ test differs from the published cell:
   ``Embedding(mask_zero=True)`` feeding a layer whose ``call`` takes ``mask``; a subclassed
   model of two blocks trained with ``fit`` and restored with ``save_weights``/
   ``load_weights``);
-- the Korean edition's ``CustomDropout`` with a ``keras.random.SeedGenerator`` is covered too.
+- the later edition's ``keras.random.SeedGenerator`` (in ``CustomDropout`` and in the VAE's
+  ``Sampling``, which JAX needs) is covered next to the unseeded calls; the encoder takes its
+  sampling layer from a class attribute so that one test runs both.
 
 ``test_published_guide_runs`` runs the guide's own file, its import lines changed and nothing
 else (``IMPORTS``), when ``KERAS_IO_GUIDES`` names the ``guides/`` folder of a keras-io checkout
@@ -343,13 +345,29 @@ class Sampling(layers.Layer):
         return z_mean + ops.exp(0.5 * z_log_var) * epsilon
 
 
+class SeededSampling(layers.Layer):
+    """Sampling with its own SeedGenerator (the guide's later edition, which JAX needs)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.seed_generator = keras.random.SeedGenerator(1337)
+
+    def call(self, inputs):
+        z_mean, z_log_var = inputs
+        batch, dim = ops.shape(z_mean)[0], ops.shape(z_mean)[1]
+        epsilon = keras.random.normal(shape=(batch, dim), seed=self.seed_generator)
+        return z_mean + ops.exp(0.5 * z_log_var) * epsilon
+
+
 class Encoder(layers.Layer):
+    sampling_class = Sampling
+
     def __init__(self, latent_dim=32, intermediate_dim=64, name="encoder", **kwargs):
         super().__init__(name=name, **kwargs)
         self.dense_proj = layers.Dense(intermediate_dim, activation="relu")
         self.dense_mean = layers.Dense(latent_dim)
         self.dense_log_var = layers.Dense(latent_dim)
-        self.sampling = Sampling()
+        self.sampling = self.sampling_class()
 
     def call(self, inputs):
         x = self.dense_proj(inputs)
@@ -391,8 +409,10 @@ def random_mnist(count=60000, seed=0):
              rng.integers(0, 10, count // 6).astype(np.uint8)))
 
 
-def test_cell_variational_autoencoder_trains_with_fit(monkeypatch):
+@pytest.mark.parametrize("sampling", [Sampling, SeededSampling])
+def test_cell_variational_autoencoder_trains_with_fit(monkeypatch, sampling):
     monkeypatch.setattr(keras.datasets.mnist, "load_data", lambda *a, **k: random_mnist(1024))
+    monkeypatch.setattr(Encoder, "sampling_class", sampling)
     keras.utils.set_random_seed(0)
     (x_train, _), _ = keras.datasets.mnist.load_data()
     x_train = x_train.reshape(1024, 784).astype("float32") / 255
