@@ -464,6 +464,16 @@ case("image.crop_images", PHOTO[0], bottom_cropping=1, right_cropping=2, target_
 case("image.extract_patches", PHOTO, 2)
 case("image.extract_patches", PHOTO[0], (3, 2), strides=(1, 2), padding="same")
 case("image.rgb_to_grayscale", PHOTO)
+PRIMARIES = np.array([[[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [0.5, 0.5, 0.5], [0, 0, 0]]],
+                     np.float32)
+case("image.rgb_to_hsv", PHOTO)
+case("image.rgb_to_hsv", PRIMARIES)
+case("image.hsv_to_rgb", PHOTO)
+case("image.hsv_to_rgb", np.moveaxis(PHOTO, -1, 1) * 1.5, data_format="channels_first")
+# Keras 3.15 on JAX blurs over the wrong axes unless data_format is given explicitly.
+case("image.gaussian_blur", PHOTO, data_format="channels_last")
+case("image.gaussian_blur", PHOTO[0], kernel_size=(5, 3), sigma=(2.0, 0.5),
+     data_format="channels_last")
 case("image.rgb_to_grayscale", np.moveaxis(PHOTO, -1, 1), data_format="channels_first")
 
 # ----- dtype promotion corners -----

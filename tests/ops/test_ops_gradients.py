@@ -377,6 +377,11 @@ IMAGE_GRADIENT_CASES = {
     "extract_patches": [(lambda x: ops.image.extract_patches(x, 2, strides=1),
                          [normal(1, 3, 3, 2)])],
     "rgb_to_grayscale": [(ops.image.rgb_to_grayscale, [normal(2, 2, 3)])],
+    "rgb_to_hsv": [(ops.image.rgb_to_hsv, [distinct(2, 2, 3) / 4 + 0.1])],
+    "hsv_to_rgb": [(ops.image.hsv_to_rgb, [np.array([[[0.1, 0.5, 0.7], [0.45, 0.2, 0.9],
+                                                       [0.8, 0.9, 0.3]]])])],
+    "gaussian_blur": [(lambda x: ops.image.gaussian_blur(x, (3, 5), (1.0, 2.0)),
+                       [normal(1, 4, 5, 2)])],
 }
 
 

@@ -20,7 +20,10 @@ from numkeras.backprop.tensor import Tensor
 from numkeras.ops.core import cast, to_float, to_tensor
 from numkeras.ops.numpy import einsum, moveaxis
 
-__all__ = ["crop_images", "extract_patches", "pad_images", "resize", "rgb_to_grayscale"]
+__all__ = [
+    "crop_images", "extract_patches", "gaussian_blur", "hsv_to_rgb", "pad_images", "resize",
+    "rgb_to_grayscale", "rgb_to_hsv",
+]
 
 _KERNELS = ("bilinear", "bicubic", "lanczos3", "lanczos5")
 
@@ -212,3 +215,82 @@ def rgb_to_grayscale(images, data_format=None) -> Tensor:
     gray = _p.reshape(_p.matmul(floats, weights.astype(floats.dtype)), shape=x.shape[:-1] + (1,))
     return undo(gray if x.dtype.kind == "f" else cast(gray, x.dtype))
 
+
+
+def _float_planes(images, data_format, name):
+    x, undo = _channels_last(images, data_format, name)
+    if x.dtype.kind != "f":
+        raise ValueError(f"{name}: expected float images, got dtype {x.dtype}.")
+    if x.shape[-1] != 3:
+        raise ValueError(f"{name}: expected 3 channels, got shape {to_tensor(images).shape}.")
+    return [_p.getitem(x, index=(Ellipsis, i)) for i in range(3)], undo
+
+
+def rgb_to_hsv(images, data_format=None) -> Tensor:
+    """RGB in [0, 1] to hue, saturation and value in [0, 1] (dm_pix's formulas, as Keras).
+
+    >>> rgb_to_hsv(np.array([[[1.0, 0.0, 0.0]]], "float32")).numpy().tolist()
+    [[[0.0, 1.0, 1.0]]]
+    """
+    x, undo = _channels_last(images, data_format, "rgb_to_hsv")
+    if x.dtype.kind == "f":
+        tiny = np.finfo(x.dtype).eps
+        x = _p.where(np.abs(x.data) < tiny, np.zeros((), x.dtype), x)
+    (red, green, blue), _ = _float_planes(x, "channels_last", "rgb_to_hsv")
+    value = _p.maximum(_p.maximum(red, green), blue)
+    spread = _p.subtract(value, _p.minimum(_p.minimum(red, green), blue))
+    positive_value, positive_spread = value.data > 0, spread.data > 0
+    one = np.ones((), value.dtype)
+    zero = np.zeros((), value.dtype)
+    saturation = _p.where(positive_value,
+                          _p.divide(spread, _p.where(positive_value, value, one)), zero)
+    norm = _p.divide(1.0, _p.multiply(_p.where(positive_spread, spread, one), 6.0))
+    hue = _p.where(value.data == green.data,
+                   _p.add(_p.multiply(norm, _p.subtract(blue, red)), 2.0 / 6.0),
+                   _p.add(_p.multiply(norm, _p.subtract(red, green)), 4.0 / 6.0))
+    hue = _p.where(value.data == red.data, _p.multiply(norm, _p.subtract(green, blue)), hue)
+    hue = _p.add(_p.where(positive_spread, hue, zero), (hue.data < 0).astype(hue.dtype))
+    return undo(_p.stack(hue, saturation, value, axis=-1))
+
+
+def hsv_to_rgb(images, data_format=None) -> Tensor:
+    """Hue, saturation and value in [0, 1] back to RGB (the inverse of :func:`rgb_to_hsv`).
+
+    >>> hsv_to_rgb(np.array([[[0.0, 1.0, 1.0]]], "float32")).numpy().tolist()
+    [[[1.0, 0.0, 0.0]]]
+    """
+    (hue, saturation, value), undo = _float_planes(images, data_format, "hsv_to_rgb")
+    sector = _p.multiply(_p.subtract(hue, np.floor(hue.data)), 6.0)  # mod 1, times 6
+
+    def ramp(offset, sign, base):
+        distance = _p.abs(_p.subtract(sector, offset))
+        return _p.clip(_p.add(_p.multiply(distance, sign), base), low=0.0, high=1.0)
+
+    grey = _p.subtract(1.0, saturation)
+    planes = [_p.multiply(value, _p.add(grey, _p.multiply(saturation, ramp(*args))))
+              for args in ((3.0, 1.0, -1.0), (2.0, -1.0, 2.0), (4.0, -1.0, 2.0))]
+    return undo(_p.stack(*planes, axis=-1))
+
+
+def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None) -> Tensor:
+    """Each channel convolved with a normalised Gaussian (zero padding, same size), as
+    Keras's: ``kernel_size`` and ``sigma`` are given as (x, y).
+
+    >>> gaussian_blur(np.ones((1, 5, 5, 1), "float32")).numpy()[0, 2, 2, 0].round(4)
+    np.float32(1.0)
+    """
+    from numkeras.ops.nn import depthwise_conv
+
+    x, undo = _channels_last(images, data_format, "gaussian_blur")
+    x = to_float(x)
+    size_x, size_y = (int(k) for k in kernel_size)
+    sigma_x, sigma_y = (float(s) for s in np.broadcast_to(np.asarray(sigma, float), (2,)))
+
+    def gaussian(size, spread):
+        offsets = np.arange(size) - (size - 1) / 2
+        weights = np.exp(-0.5 * (offsets / spread) ** 2)
+        return weights / weights.sum()
+
+    kernel = np.outer(gaussian(size_y, sigma_y), gaussian(size_x, sigma_x))  # (kh, kw)
+    kernel = np.broadcast_to(kernel[:, :, None, None], kernel.shape + (x.shape[-1], 1))
+    return undo(depthwise_conv(x, kernel.astype(x.dtype), padding="same"))
