@@ -213,9 +213,10 @@ def conv2d(x, kernel, bias=None, *, strides=(1, 1), padding="valid", dilation_ra
                    for n, k, s, d in zip(xp.shape[1:3], (kh, kw), strides, dilation))
     images, pixels = x.shape[0], out_hw[0] * out_hw[1]
     cols_bytes = images * pixels * (kh * kw * channels + 1) * xp.dtype.itemsize
-    chunk = memory.batch_chunk(cols_bytes, images, f"conv2d (inputs {x.shape}, kernel "
-                               f"{kernel.shape}, im2col matrix)", split=not is_grad_enabled())
-    if chunk < images:  # inference on a batch too large for one im2col matrix: in parts
+    if cols_bytes > memory.working_budget():  # rare: split (inference) or refuse (training)
+        chunk = memory.batch_chunk(cols_bytes, images, lambda: f"conv2d (inputs {x.shape}, "
+                                   f"kernel {kernel.shape}, im2col matrix)",
+                                   split=not is_grad_enabled())
         options = dict(strides=strides, padding=padding, dilation_rate=dilation,
                        activation=activation)
         return np.concatenate([conv2d.__wrapped__(x[i:i + chunk], kernel, bias, **options)[0]

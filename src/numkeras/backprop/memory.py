@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 
 from numkeras import config
@@ -50,19 +51,23 @@ def working_budget() -> int:
     the physical memory (so a hostile or mistaken shape fails with a clear error instead of
     driving the machine into swap or the OOM killer)."""
     chosen = config.max_working_bytes()
-    if chosen is not None:
-        return chosen
+    return _half_the_memory() if chosen is None else chosen
+
+
+@functools.lru_cache(maxsize=None)
+def _half_the_memory() -> int:
+    """Half the physical memory, asked of the system once (a conv call checks its budget)."""
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
     except (ValueError, OSError, AttributeError):  # no sysconf (Windows): 4 GiB
         return 4 << 30
 
 
-def batch_chunk(total_bytes: int, samples: int, what: str, split: bool) -> int:
+def batch_chunk(total_bytes: int, samples: int, what, split: bool) -> int:
     """How many samples one call may take so that its working buffer of ``total_bytes`` (for
     ``samples`` samples) stays within the budget: ``samples`` when it fits; fewer when
     ``split`` allows cutting the batch (inference); else a :class:`WorkingMemoryError` that
-    names ``what`` and the sizes."""
+    names ``what()`` (called only then: the description is built on failure) and the sizes."""
     budget = working_budget()
     if total_bytes <= budget:
         return samples
@@ -72,7 +77,7 @@ def batch_chunk(total_bytes: int, samples: int, what: str, split: bool) -> int:
     advice = ("a smaller batch size" if per_sample <= budget else
               "smaller inputs, a larger stride or fewer channels")
     raise WorkingMemoryError(
-        f"{what} needs a working buffer of {_size(total_bytes)} for {samples} sample(s) "
+        f"{what()} needs a working buffer of {_size(total_bytes)} for {samples} sample(s) "
         f"({_size(per_sample)} per sample), above the budget of {_size(budget)} "
         f"(numkeras.config.set_max_working_bytes). Use {advice}, or raise the budget if the "
         f"machine has the memory.")
