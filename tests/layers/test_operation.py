@@ -108,3 +108,29 @@ def test_opening_keras_3_files_with_operations(tmp_path):
     x = sample()
     for got, want in zip(restored.predict(x, verbose=0), model.predict(x, verbose=0)):
         np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_ops_with_leading_options_singular_stand_ins_and_logical_operators():
+    """einsum's subscripts come before its operands; inv and cholesky cannot run on zeros;
+    log of zeros warns; %, &, |, ^ and their reflected forms (review findings)."""
+    import warnings
+
+    x, w = keras.Input((3, 3)), keras.Input((3,))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        outputs = [ops.einsum("bij,bj->bi", x, w), ops.inv(x + 3.0), ops.log(w + 1.0),
+                   2.0 % (w + 1.0), (w > 0.5) & (w < 0.9), (w > 0.5) | (w < 0.1),
+                   (w > 0.5) ^ (w < 0.9)]
+    model = keras.Model([x, w], outputs)
+    assert [tuple(t.shape) for t in model.outputs][:2] == [(None, 3), (None, 3, 3)]
+    a, b = sample((2, 3, 3)), sample((2, 3), seed=1)
+    got = model.predict([a, b], verbose=0)
+    want = [np.einsum("bij,bj->bi", a, b), np.linalg.inv(a + 3.0), np.log(b + 1.0),
+            2.0 % (b + 1.0), (b > 0.5) & (b < 0.9), (b > 0.5) | (b < 0.1),
+            (b > 0.5) ^ (b < 0.9)]
+    for g, e in zip(got, want):
+        np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6)
+    einsum = next(layer for layer in model.layers if type(layer).__name__ == "Einsum")
+    assert einsum.get_config() == {"name": einsum.name, "subscripts": "bij,bj->bi"}
+    restored = keras.Model.from_config(json.loads(json.dumps(model.get_config())))
+    np.testing.assert_allclose(restored.predict([a, b], verbose=0)[0], want[0], rtol=1e-5)

@@ -84,7 +84,9 @@ _OPERATORS = {
     "add": "add", "radd": "r add", "sub": "subtract", "rsub": "r subtract",
     "mul": "multiply", "rmul": "r multiply", "truediv": "true_divide",
     "rtruediv": "r true_divide", "floordiv": "floor_divide", "rfloordiv": "r floor_divide",
-    "mod": "mod", "pow": "power", "rpow": "r power", "matmul": "matmul", "rmatmul": "r matmul",
+    "mod": "mod", "rmod": "r mod", "and": "logical_and", "rand": "r logical_and",
+    "or": "logical_or", "ror": "r logical_or", "xor": "logical_xor", "rxor": "r logical_xor",
+    "pow": "power", "rpow": "r power", "matmul": "matmul", "rmatmul": "r matmul",
     "lt": "less", "le": "less_equal", "gt": "greater", "ge": "greater_equal",
     "getitem": "get_item", "neg": "negative", "abs": "absolute", "invert": "logical_not",
 }

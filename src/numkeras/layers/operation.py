@@ -53,21 +53,27 @@ class Operation(Layer):
         super().__init__(name=name or naming.unique_name(naming.to_snake_case(
             type(self).__name__)))
         self.options = options
+        # Options named before the op's *operands (einsum's subscripts) go first, by position.
+        leading = _leading_parameters(type(self).function)
+        self._leading = [options[name] for name in leading if name in options]
+        self._keywords = {k: v for k, v in options.items() if k not in leading}
         self.built = True
+
+    def _run(self, args):
+        return type(self).function(*self._leading, *args, **self._keywords)
 
     def __call__(self, *args, training=None, **kwargs):
         if len(args) == 1 and type(args[0]) is _Arguments:  # a graph runs or clones its node
             args = tuple(args[0])
         if _has_symbol(args):
             return self._record(args)
-        return type(self).function(*args, **self.options)
+        return self._run(args)
 
     def _record(self, args):
         if type(self).__name__ == "GetItem" and len(args) == 2 \
                 and isinstance(args[1], list):  # an index read back from a file: a tuple
             args = (args[0], tuple(args[1]))
-        outputs = _infer_outputs(type(self).function, args, self.options, self.name,
-                                 type(self).__name__)
+        outputs = _infer_outputs(self._run, args, self.name, type(self).__name__)
         Node(self, _Arguments(args), {}, outputs)
         return outputs
 
@@ -84,8 +90,7 @@ class Operation(Layer):
             return template
 
         args = symbols(self._inbound_nodes[0].call_args, input_shape)
-        outputs = _infer_outputs(type(self).function, args, self.options, self.name,
-                                 type(self).__name__)
+        outputs = _infer_outputs(self._run, args, self.name, type(self).__name__)
         return map_structure(lambda tensor: tensor.shape, outputs)
 
     def get_config(self) -> dict:
@@ -113,31 +118,59 @@ def _has_symbol(structure) -> bool:
     return any(isinstance(leaf, KerasTensor) for leaf in flatten(list(structure)))
 
 
-def _infer_outputs(function, args, options, name, kind):
-    """KerasTensors for the op's outputs: it runs twice on zeros, unknown sizes taken as 1 and
-    then 2, and an axis whose size follows them is unknown in the output too."""
-    runs = []
-    for size in (1, 2):
-        def zeros(leaf, size=size):
-            if not isinstance(leaf, KerasTensor):
-                return leaf
-            shape = tuple(size if d is None else d for d in leaf.shape)
-            return Tensor(np.zeros(shape, dtype=leaf.dtype if leaf.dtype != "string" else object))
-
+def _infer_outputs(run, args, name, kind):
+    """KerasTensors for the op's outputs: ``run(args)`` is tried on stand-in values, unknown
+    sizes taken as 1 and then 2, and an axis whose size follows them is unknown in the output
+    too. The stand-ins are zeros, or identity matrices for ops that need invertible or
+    positive-definite ones (inv, cholesky); warnings of the stand-in arithmetic (log of 0) are
+    silenced."""
+    runs, error = [], None
+    for fill in (np.zeros, _identities):
         try:
-            with no_grad():
-                runs.append(flatten(function(*map_structure(zeros, list(args)), **options)))
-        except Exception as error:  # the op's own checks: report them with the shapes
-            shapes = "[" + ", ".join(map(_describe, args)) + "]"
-            raise ValueError(f"keras.ops.{naming.to_snake_case(kind)} ('{name}') cannot be "
-                             f"applied to arguments {shapes}: {type(error).__name__}: "
-                             f"{error}") from error
+            runs = [flatten(_stand_in_run(run, args, size, fill)) for size in (1, 2)]
+            break
+        except Exception as failure:  # the op's own checks: report them with the shapes
+            error = error or failure
+    if not runs:
+        shapes = "[" + ", ".join(map(_describe, args)) + "]"
+        raise ValueError(f"keras.ops.{naming.to_snake_case(kind)} ('{name}') cannot be "
+                         f"applied to arguments {shapes}: {type(error).__name__}: "
+                         f"{error}") from error
     outputs = []
     for first, second in zip(*runs):
         first, second = np.asarray(_data(first)), np.asarray(_data(second))
         shape = tuple(None if a != b else a for a, b in zip(first.shape, second.shape))
         outputs.append(KerasTensor(shape, dtype=first.dtype.name))
     return outputs[0] if len(outputs) == 1 else outputs
+
+
+def _stand_in_run(run, args, size, fill):
+    def stand_in(leaf):
+        if not isinstance(leaf, KerasTensor):
+            return leaf
+        shape = tuple(size if d is None else d for d in leaf.shape)
+        dtype = leaf.dtype if leaf.dtype != "string" else object
+        return Tensor(fill(shape, dtype=dtype))
+
+    with no_grad(), np.errstate(all="ignore"):
+        return run(tuple(map_structure(stand_in, list(args))))
+
+
+def _identities(shape, dtype):
+    """Identity matrices over the last two axes (zeros below two axes)."""
+    if len(shape) < 2:
+        return np.zeros(shape, dtype=dtype)
+    return np.ascontiguousarray(np.broadcast_to(np.eye(shape[-2], shape[-1], dtype=dtype), shape))
+
+
+def _leading_parameters(function) -> tuple:
+    """The names of the parameters before ``*args`` (none if the op has no ``*args``)."""
+    names = []
+    for parameter in inspect.signature(function).parameters.values():
+        if parameter.kind is parameter.VAR_POSITIONAL:
+            return tuple(names)
+        names.append(parameter.name)
+    return ()
 
 
 def _describe(value) -> str:
