@@ -203,14 +203,9 @@ def conv2d(x, kernel, bias=None, *, strides=(1, 1), padding="valid", dilation_ra
     first layer of a model).
     """
     forward_act, backward_act = _FUSED_ACTIVATIONS[activation]
-    strides, dilation = _pair(strides, "strides"), _pair(dilation_rate, "dilation_rate")
     kh, kw, channels, filters = kernel.shape
-    if x.ndim != 4 or x.shape[-1] != channels:
-        raise ValueError(f"conv2d expects inputs (N, H, W, {channels}) for a kernel of shape "
-                         f"{kernel.shape}; received inputs of shape {x.shape}.")
-    xp, pads = _padded(x, (kh, kw), strides, dilation, padding, 0)
-    out_hw = tuple(_valid_length(n, k, s, d, "convolution", x.shape)
-                   for n, k, s, d in zip(xp.shape[1:3], (kh, kw), strides, dilation))
+    strides, dilation, xp, pads, out_hw = _window_geometry(
+        "conv2d", x, kernel, strides, padding, dilation_rate)
     images, pixels = x.shape[0], out_hw[0] * out_hw[1]
     cols_bytes = images * pixels * (kh * kw * channels + 1) * xp.dtype.itemsize
     if cols_bytes > memory.working_budget():  # rare: split (inference) or refuse (training)
@@ -259,6 +254,20 @@ def conv2d(x, kernel, bias=None, *, strides=(1, 1), padding="valid", dilation_ra
         return gx, gk, gb
 
     return out.reshape(images, *out_hw, filters), vjp
+
+
+def _window_geometry(op: str, x, kernel, strides, padding, dilation_rate):
+    """(strides, dilation, padded x, pads, output (Ho, Wo)) of a convolution of ``x``
+    ``(N, H, W, C)`` by a ``(kh, kw, C, ...)`` kernel, checking that the channels agree."""
+    strides, dilation = _pair(strides, "strides"), _pair(dilation_rate, "dilation_rate")
+    kh, kw, channels = kernel.shape[:3]
+    if x.ndim != 4 or x.shape[-1] != channels:
+        raise ValueError(f"{op} expects inputs (N, H, W, {channels}) for a kernel of shape "
+                         f"{kernel.shape}; received inputs of shape {x.shape}.")
+    xp, pads = _padded(x, (kh, kw), strides, dilation, padding, 0)
+    out_hw = tuple(_valid_length(n, k, s, d, "convolution", x.shape)
+                   for n, k, s, d in zip(xp.shape[1:3], (kh, kw), strides, dilation))
+    return strides, dilation, xp, pads, out_hw
 
 
 def _rows(part: slice, pixels: int) -> slice:
@@ -337,14 +346,9 @@ def depthwise_conv2d(x, kernel, bias=None, *, strides=(1, 1), padding="valid",
     >>> y.shape, float(y.data[0, 0, 0, 0])
     ((1, 2, 2, 6), 4.0)
     """
-    strides, dilation = _pair(strides, "strides"), _pair(dilation_rate, "dilation_rate")
     kh, kw, channels, multiplier = kernel.shape
-    if x.ndim != 4 or x.shape[-1] != channels:
-        raise ValueError(f"depthwise_conv2d expects inputs (N, H, W, {channels}) for a kernel "
-                         f"of shape {kernel.shape}; received inputs of shape {x.shape}.")
-    xp, pads = _padded(x, (kh, kw), strides, dilation, padding, 0)
-    out_hw = tuple(_valid_length(n, k, s, d, "convolution", x.shape)
-                   for n, k, s, d in zip(xp.shape[1:3], (kh, kw), strides, dilation))
+    strides, dilation, xp, pads, out_hw = _window_geometry(
+        "depthwise_conv2d", x, kernel, strides, padding, dilation_rate)
     index = _offset_slices((kh, kw), strides, dilation, out_hw)
     taps = kernel.reshape(kh * kw, channels, multiplier)
     dtype = np.result_type(x, kernel, *([] if bias is None else [bias]))
