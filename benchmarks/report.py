@@ -568,8 +568,11 @@ def markdown(meta, results) -> str:
     parts += ["", "## How to rerun", "",
               ("`scripts/bench.sh` builds `.venv-bench` with numkeras and the peers of "
                "`benchmarks/requirements-peers.txt` and runs `benchmarks/run.py`, which rewrites "
-               "this file. `--quick` gives a one-round look; `--systems` and `--workloads` "
-               "select parts; `--numkeras-src` measures another checkout; `--wait-load 0.5` "
-               "waits for a quiet machine first. The machine is shared and noisy: compare "
-               "ratios from the same run, not absolute times across runs."), ""]
+               "this file up to the sections that bench_mpi.py and compare_step.py write at its "
+               "end (it keeps those); a run of some workloads only replaces every table, so "
+               "give such a run another `--output`. `--quick` gives a one-round look; "
+               "`--systems` and `--workloads` select parts; `--numkeras-src` measures another "
+               "checkout; `--wait-load 0.5` waits for a quiet machine first. The machine is "
+               "shared and noisy: compare ratios from the same run, not absolute times across "
+               "runs."), ""]
     return "\n".join(parts)

@@ -51,7 +51,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-import compare_step  # noqa: E402 - after the sys.path line above
+import bench_mpi  # noqa: E402 - after the sys.path line above
+import compare_step  # noqa: E402
 import report  # noqa: E402
 from _common import RESULT_MARKER, TRAINING, save_data  # noqa: E402
 
@@ -70,6 +71,9 @@ IMPORTS = {
 }
 IMPORTS["torch-1thread"] = IMPORTS["torch"]
 IMPORTS["numkeras-fast"] = IMPORTS["numkeras"]  # numba loads at the first optimizer step
+# The sections other scripts write at the end of the report, in their order there: a rewrite
+# keeps everything from the first of them on.
+KEPT_MARKERS = (bench_mpi.MARKER, compare_step.MARKER)
 # Workloads a system does not have: the hand-written NumPy loop has no CNN and no LSTM.
 MISSING = {("numpy", "cnn64"), ("numpy", "lstm64")}
 # Distributions whose files (with their required dependencies) make up each installed size;
@@ -392,15 +396,16 @@ def run_profile(args, data_dir: str, system: str) -> str | None:
 
 
 def kept_sections(path: str) -> str:
-    """The part of an existing report that other scripts write (from the marker
-    compare_step.py puts there to the end), kept when the report is rewritten."""
+    """The part of an existing report that other scripts write (from the first marker that
+    bench_mpi.py or compare_step.py puts there to the end), kept when the report is
+    rewritten: their measurements are run by hand and a rerun of this suite cannot redo them."""
     try:
         with open(path, encoding="utf-8") as file:
             old = file.read()
     except OSError:
         return ""
-    at = old.find(compare_step.MARKER)
-    return "" if at < 0 else "\n" + old[at:]
+    found = [at for at in (old.find(m) for m in KEPT_MARKERS) if at >= 0]
+    return "\n" + old[min(found):] if found else ""
 
 
 def write_report(args, meta: dict, results: dict) -> None:

@@ -60,6 +60,24 @@ def test_quick_run_writes_every_table(tmp_path):
     assert done.stdout.strip().startswith("# Benchmarks")
 
 
+def test_rewrite_keeps_the_hand_run_sections(tmp_path, monkeypatch):
+    """run.py rewrites the report but keeps what bench_mpi.py and compare_step.py wrote at its
+    end (measured by hand; a rerun of the suite cannot redo them), and only that."""
+    monkeypatch.syspath_prepend(BENCHMARKS)
+    import run
+
+    report = tmp_path / "benchmarks.md"
+    assert run.kept_sections(str(report)) == ""  # no report yet
+    mpi = f"{run.bench_mpi.MARKER}\n\n## MPI\n\nmpi table\n\n"
+    step = f"{run.compare_step.MARKER}\n\n## Before and after\n\nstep table\n"
+    report.write_text(f"# Benchmarks\n\nold numbers\n\n{mpi}{step}")
+    assert run.kept_sections(str(report)) == "\n" + mpi + step
+    report.write_text(f"# Benchmarks\n\nold numbers\n\n{step}")  # no MPI section
+    assert run.kept_sections(str(report)) == "\n" + step
+    report.write_text("# Benchmarks\n\nold numbers\n")
+    assert run.kept_sections(str(report)) == ""
+
+
 def test_unknown_system_is_rejected():
     done = subprocess.run([sys.executable, os.path.join(BENCHMARKS, "run.py"), "--systems",
                            "numkeras,mxnet", "--no-write"], cwd=ROOT, capture_output=True,
