@@ -226,3 +226,63 @@ def test_missing_onnx_says_what_to_install(monkeypatch, tmp_path):
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     with pytest.raises(ImportError, match=r"pip install onnx"):
         model.export(tmp_path / "m.onnx", format="onnx")
+
+
+# ----- float64 models: every value, constant, input and output in float64 -----
+
+@pytest.fixture
+def float64():
+    keras.config.set_floatx("float64")
+    yield
+    keras.config.set_floatx("float32")
+
+
+def test_float64_model_runs_end_to_end_in_float64(tmp_path, float64):
+    model = keras.Sequential([
+        keras.Input((6,)), keras.layers.Rescaling(0.5, offset=0.1),
+        keras.layers.Dense(8, activation="gelu"), keras.layers.LayerNormalization(),
+        keras.layers.BatchNormalization(), keras.layers.Dense(8, activation="elu"),
+        keras.layers.Activation("selu"), keras.layers.ELU(0.7), keras.layers.Activation("celu"),
+        keras.layers.Activation("softplus"), keras.layers.Activation("softsign"),
+        keras.layers.Activation("hard_sigmoid"), keras.layers.LeakyReLU(),
+        keras.layers.Dense(3, activation="softmax")])
+    rng = np.random.default_rng(0)
+    for weight in model.weights:  # moving statistics and gammas away from 0 and 1
+        weight.assign(rng.uniform(0.5, 1.5, size=weight.shape) * rng.choice([-1, 1]))
+    x = rng.normal(scale=3.0, size=(5, 6))  # float64; gelu's left tail included
+    outputs, session = export_and_run(model, tmp_path, x)
+    assert session.get_inputs()[0].type == session.get_outputs()[0].type == "tensor(double)"
+    proto = onnx.load(str(tmp_path / "model.onnx"))
+    float32 = onnx.TensorProto.FLOAT
+    assert not [i.name for i in proto.graph.initializer if i.data_type == float32]
+    assert outputs[0].dtype == np.float64
+    np.testing.assert_allclose(outputs[0], model.predict(x, verbose=0), atol=1e-10, rtol=0)
+
+
+def test_float64_merges_and_float32_input(tmp_path):
+    # Layers built in float64 behind a float32 Input: the file casts the input once, as
+    # numkeras does on entry.
+    a = keras.Input((4,), dtype="float32", name="a")
+    b = keras.Input((4,), dtype="float32", name="b")
+    dense = keras.layers.Dense(4, activation="tanh", dtype="float64")
+    merged = keras.layers.Average(dtype="float64")([dense(a), dense(b)])
+    model = keras.Model([a, b], keras.layers.Dense(2, dtype="float64")(merged))
+    xa, xb = (np.random.default_rng(s).normal(size=(3, 4)).astype(np.float32) for s in (1, 2))
+    outputs, session = export_and_run(model, tmp_path, xa, xb)
+    assert session.get_inputs()[0].type == "tensor(float)"
+    assert session.get_outputs()[0].type == "tensor(double)"
+    np.testing.assert_allclose(outputs[0], model.predict([xa, xb], verbose=0), atol=1e-10)
+
+
+def test_mixed_float_types_are_refused_naming_the_layer(tmp_path):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="single"),
+                              keras.layers.Dense(2, dtype="float64", name="double")])
+    with pytest.raises(ExportError, match=r"'double' \(Dense\) computes in float64.*'single'"):
+        model.export(tmp_path / "m.onnx", format="onnx")
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_float64_convolution_is_refused_naming_the_layer(tmp_path, float64):
+    model = keras.Sequential([keras.Input((5, 5, 1)), keras.layers.Conv2D(2, 3, name="conv")])
+    with pytest.raises(ExportError, match=r"'conv' \(Conv2D\).*float64.*Conv\b"):
+        model.export(tmp_path / "m.onnx", format="onnx")

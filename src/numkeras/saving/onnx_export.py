@@ -18,6 +18,10 @@ checks the file; it is an optional extra (``pip install numkeras[onnx]``).
 
 Images stay channels-last at the model's edges, as in Keras; convolutions and pooling
 transpose to ONNX's channels-first around the operator (onnxruntime cancels the pairs).
+
+The file computes in the layers' float type (float32, or float64 end to end after
+``keras.config.set_floatx("float64")``): ONNX operators never mix float types, so a model whose
+layers use different ones is refused, naming the layer.
 """
 
 from __future__ import annotations
@@ -84,16 +88,17 @@ def build_model_proto(model, opset: int = DEFAULT_OPSET):
     onnx = _onnx()
     helper = onnx.helper
     graph = _graph_of(model)
-    builder = _Builder(onnx, opset)
+    builder = _Builder(onnx, opset, _float_type(graph))
     input_names = _unique_names([t._keras_history[0].name for t in graph.inputs])
     output_names = _unique_names([t._keras_history[0].name for t in graph.outputs])
     builder.reserve(input_names + output_names)
-    names = {id(t): name for t, name in zip(graph.inputs, input_names)}
+    names = {id(t): _as_float_type(builder, name, t) for t, name in zip(graph.inputs,
+                                                                          input_names)}
     _convert_graph(builder, graph, names)
     for tensor, name in zip(graph.outputs, output_names):
         builder.node("Identity", [names[id(tensor)]], [name])
-    inputs = [_value_info(helper, onnx, name, t) for name, t in zip(input_names, graph.inputs)]
-    outputs = [_value_info(helper, onnx, name, t, dtype="float32")
+    inputs = [_value_info(helper, name, t, t.dtype) for name, t in zip(input_names, graph.inputs)]
+    outputs = [_value_info(helper, name, t, builder.dtype)
                for name, t in zip(output_names, graph.outputs)]
     proto_graph = helper.make_graph(builder.nodes, model.name, inputs, outputs,
                                     initializer=builder.initializers)
@@ -133,8 +138,62 @@ def _unique_names(names: list[str]) -> list[str]:
     return out
 
 
-def _value_info(helper, onnx, name, tensor, dtype=None):
-    elem = helper.np_dtype_to_tensor_dtype(np.dtype(dtype or tensor.dtype))
+def _float_type(graph) -> np.dtype:
+    """The one float type every layer of ``graph`` computes in (its constants, float inputs
+    and outputs are written in it): ONNX operators never mix float types, so a model whose
+    layers do is refused here, before any conversion, naming the first layer that differs."""
+    first = None
+    for layer in _layers_of(graph):
+        if layer.dtype not in _FLOAT_TYPES:
+            continue
+        if first is None:
+            first = layer
+        elif layer.dtype != first.dtype:
+            raise ExportError(
+                f"Layer '{layer.name}' ({type(layer).__name__}) computes in {layer.dtype} but "
+                f"layer '{first.name}' ({type(first).__name__}) computes in {first.dtype}: "
+                f"ONNX operators do not mix float types, so the exported model needs one "
+                f"float type throughout. Build every layer with the same dtype (call "
+                f"keras.config.set_floatx({first.dtype!r}) before building, or pass "
+                f"dtype={first.dtype!r} to each layer) and copy the weights over.")
+    return np.dtype(first.dtype if first is not None else _config().floatx())
+
+
+_FLOAT_TYPES = ("float16", "float32", "float64")
+
+
+def _config():
+    from numkeras import config
+
+    return config
+
+
+def _layers_of(graph):
+    """Every layer that computes in ``graph``, nested models' layers included (in order)."""
+    for node in graph.nodes:
+        if node.is_input:
+            continue
+        inner = _nested_graph(node.layer)
+        if inner is None:
+            yield node.layer
+        else:
+            yield from _layers_of(inner)
+
+
+def _as_float_type(builder, name: str, tensor) -> str:
+    """The model input ``name`` in the model's float type: numkeras converts float data to
+    the layers' type on entry, so a float input declared in another type is cast once."""
+    dtype = np.dtype(tensor.dtype)
+    if dtype.kind != "f" or dtype == builder.dtype:
+        return name  # integer inputs (token ids) keep their type
+    cast = builder.fresh(f"{name}/Cast")
+    to = builder.helper.np_dtype_to_tensor_dtype(builder.dtype)
+    builder.node("Cast", [name], [cast], to=to)
+    return cast
+
+
+def _value_info(helper, name, tensor, dtype):
+    elem = helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
     dims = ["batch" if i == 0 and d is None else d for i, d in enumerate(tensor.shape)]
     return helper.make_tensor_value_info(name, elem, dims)
 
@@ -185,8 +244,9 @@ def _is_numkeras_layer(layer) -> bool:
 class _Builder:
     """Accumulates ONNX nodes and initializers under unique value names."""
 
-    def __init__(self, onnx, opset: int):
+    def __init__(self, onnx, opset: int, dtype=np.float32):
         self.onnx, self.helper, self.opset = onnx, onnx.helper, opset
+        self.dtype = np.dtype(dtype)  # the float type of every value and constant
         self.nodes, self.initializers = [], []
         self._used: set[str] = set()
 
@@ -201,9 +261,10 @@ class _Builder:
         self._used.add(name)
         return name
 
-    def constant(self, base: str, value, dtype=np.float32) -> str:
+    def constant(self, base: str, value, dtype=None) -> str:
+        """An initializer holding ``value`` in ``dtype`` (default: the model's float type)."""
         name = self.fresh(base)
-        array = np.asarray(value, dtype=dtype)
+        array = np.asarray(value, dtype=self.dtype if dtype is None else dtype)
         self.initializers.append(self.onnx.numpy_helper.from_array(array, name))
         return name
 
@@ -229,11 +290,24 @@ class _Layer:
         return self.node.output_tensors[0].shape
 
     def op(self, op: str, *inputs: str, **attributes) -> str:
+        if self.builder.dtype == np.float64 and op in _NO_FLOAT64_KERNEL:
+            return self._float64_form(op, inputs, attributes)
         out = self.builder.fresh(f"{self.layer.name}/{op}")
         self.builder.node(op, list(inputs), [out], **attributes)
         return out
 
-    def const(self, label: str, value, dtype=np.float32) -> str:
+    def _float64_form(self, op: str, inputs, attributes) -> str:
+        # onnxruntime's CPU kernels of these operators take float32 only (the ONNX spec allows
+        # double for most): elementwise ones are rebuilt from operators it runs in float64.
+        compose = _FLOAT64_FORMS.get(op)
+        if compose is None:
+            raise self.unsupported(
+                f"float64 weights: onnxruntime has no float64 kernel for its ONNX operator "
+                f"{op}, so the file would not run. Export a float32 copy of the model "
+                f"(build it after keras.config.set_floatx('float32') and set_weights)")
+        return compose(self, *inputs, **attributes)
+
+    def const(self, label: str, value, dtype=None) -> str:
         return self.builder.constant(f"{self.layer.name}/{label}", value, dtype)
 
     def ints(self, label: str, values) -> str:
@@ -275,14 +349,98 @@ def _softmax(ctx: _Layer, x: str, axis=-1) -> str:
 
 def _gelu(ctx: _Layer, x: str) -> str:
     # Exact GELU (numkeras's default): 0.5 * x * (1 + erf(x / sqrt(2))).
-    erf = ctx.op("Erf", ctx.op("Mul", x, ctx.const("inv_sqrt2", 1.0 / math.sqrt(2.0))))
     half = ctx.op("Mul", x, ctx.const("half", 0.5))
+    if ctx.builder.dtype == np.float64:  # as numkeras: 0.5 * x * erfc(-x / sqrt(2))
+        return ctx.op("Mul", half, _erfc(ctx, ctx.op("Mul", x, ctx.const("scale", -_SQRT_HALF))))
+    erf = ctx.op("Erf", ctx.op("Mul", x, ctx.const("inv_sqrt2", _SQRT_HALF)))
     return ctx.op("Mul", half, ctx.op("Add", erf, ctx.const("one", 1.0)))
+
+
+_SQRT_HALF = 1.0 / math.sqrt(2.0)
+# numkeras's erfc (backprop.ops._erfc_np, Numerical Recipes' Chebyshev fit), highest power
+# first: in float64 the file evaluates the same formula so it matches numkeras to rounding
+# (onnxruntime has no float64 Erf, and a true erf would differ from numkeras's by 1e-7).
+_ERFC_COEFFICIENTS = (0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807,
+                      -0.18628806, 0.09678418, 0.37409196, 1.00002368, -1.26551223)
+
+
+def _erfc(ctx: _Layer, u: str) -> str:
+    z = ctx.op("Abs", u)
+    t = ctx.op("Div", ctx.const("one", 1.0),
+               ctx.op("Add", ctx.const("one", 1.0), ctx.op("Mul", z, ctx.const("half", 0.5))))
+    poly = ctx.const("c", _ERFC_COEFFICIENTS[0])
+    for coefficient in _ERFC_COEFFICIENTS[1:]:  # Horner
+        poly = ctx.op("Add", ctx.op("Mul", poly, t), ctx.const("c", coefficient))
+    tail = ctx.op("Mul", t, ctx.op("Exp", ctx.op("Sub", poly, ctx.op("Mul", z, z))))
+    negative = ctx.op("Less", u, ctx.const("zero", 0.0))
+    return ctx.op("Where", negative, ctx.op("Sub", ctx.const("two", 2.0), tail), tail)
 
 
 def _hard_sigmoid(ctx: _Layer, x: str) -> str:
     # Keras 3: relu6(x + 3) / 6.
     return ctx.op("HardSigmoid", x, alpha=1.0 / 6.0, beta=0.5)
+
+
+# ----- float64 forms of operators onnxruntime runs in float32 only -----
+
+def _expm1_negative(ctx: _Layer, x: str, alpha: float, divide: float = 1.0) -> str:
+    """alpha * (exp(min(x, 0) / divide) - 1): the negative branch of ELU, SELU and CELU."""
+    below = ctx.op("Min", x, ctx.const("zero", 0.0))
+    if divide != 1.0:
+        below = ctx.op("Div", below, ctx.const("alpha", divide))
+    expm1 = ctx.op("Sub", ctx.op("Exp", below), ctx.const("one", 1.0))
+    return ctx.op("Mul", expm1, ctx.const("alpha", alpha))
+
+
+def _where_positive(ctx: _Layer, x: str, positive: str, negative: str) -> str:
+    return ctx.op("Where", ctx.op("Greater", x, ctx.const("zero", 0.0)), positive, negative)
+
+
+def _elu64(ctx: _Layer, x: str, alpha: float = 1.0) -> str:
+    return _where_positive(ctx, x, x, _expm1_negative(ctx, x, alpha))
+
+
+def _selu64(ctx: _Layer, x: str) -> str:
+    from numkeras import activations  # numkeras's double-precision constants
+
+    scale = activations._SELU_SCALE
+    negative = _expm1_negative(ctx, x, scale * activations._SELU_ALPHA)
+    return _where_positive(ctx, x, ctx.op("Mul", x, ctx.const("scale", scale)), negative)
+
+
+def _celu64(ctx: _Layer, x: str, alpha: float = 1.0) -> str:
+    return ctx.op("Add", ctx.op("Relu", x), _expm1_negative(ctx, x, alpha, divide=alpha))
+
+
+def _hard_sigmoid64(ctx: _Layer, x: str, alpha: float = 0.2, beta: float = 0.5) -> str:
+    line = ctx.op("Add", ctx.op("Mul", x, ctx.const("alpha", alpha)), ctx.const("beta", beta))
+    return ctx.op("Clip", line, ctx.const("min", 0.0), ctx.const("max", 1.0))
+
+
+def _softplus64(ctx: _Layer, x: str) -> str:
+    # relu(x) + log(1 + exp(-|x|)): never overflows.
+    exp = ctx.op("Exp", ctx.op("Neg", ctx.op("Abs", x)))
+    return ctx.op("Add", ctx.op("Relu", x),
+                  ctx.op("Log", ctx.op("Add", exp, ctx.const("one", 1.0))))
+
+
+def _softsign64(ctx: _Layer, x: str) -> str:
+    return ctx.op("Div", x, ctx.op("Add", ctx.op("Abs", x), ctx.const("one", 1.0)))
+
+
+def _mean64(ctx: _Layer, *xs: str) -> str:
+    return ctx.op("Mul", ctx.op("Sum", *xs), ctx.const("inverse_count", 1.0 / len(xs)))
+
+
+_FLOAT64_FORMS = {
+    "Elu": _elu64, "Selu": _selu64, "Celu": _celu64, "HardSigmoid": _hard_sigmoid64,
+    "Softplus": _softplus64, "Softsign": _softsign64, "Mean": _mean64,
+}
+# Checked against onnxruntime 1.32's CPU provider. Erf is avoided (gelu has its own float64
+# form); convolutions, average pooling and Resize have none, so float64 models using them are
+# refused.
+_NO_FLOAT64_KERNEL = frozenset(_FLOAT64_FORMS) | {"Erf", "Conv", "ConvTranspose",
+                                                  "AveragePool", "Resize"}
 
 
 _ACTIVATIONS = {
@@ -361,9 +519,8 @@ def _embedding(ctx: _Layer, x: str) -> str:
 
 
 def _rescaling(ctx: _Layer, x: str) -> str:
-    dtype = np.dtype(ctx.layer.dtype)
-    scaled = ctx.op("Mul", x, ctx.const("scale", ctx.config["scale"], dtype))
-    return ctx.op("Add", scaled, ctx.const("offset", ctx.config["offset"], dtype))
+    scaled = ctx.op("Mul", x, ctx.const("scale", ctx.config["scale"]))
+    return ctx.op("Add", scaled, ctx.const("offset", ctx.config["offset"]))
 
 
 def _normalization(ctx: _Layer, x: str) -> str:
@@ -377,14 +534,16 @@ def _normalization(ctx: _Layer, x: str) -> str:
 
 def _batch_normalization(ctx: _Layer, x: str) -> str:
     """Inference: x * factor + shift with the moving statistics, computed exactly as
-    numkeras computes them (float32), so the file matches predict to the last bits."""
+    numkeras computes them (in the layer's float type), so the file matches predict to the
+    last bits."""
     layer = ctx.layer
     rank = len(ctx.input_shape)
     shape = [1] * rank
     shape[layer.axis] = -1
-    inv_std = (1.0 / np.sqrt(layer.moving_variance.data + layer.epsilon)).astype(np.float32)
+    dtype = ctx.builder.dtype
+    inv_std = (1.0 / np.sqrt(layer.moving_variance.data + layer.epsilon)).astype(dtype)
     factor = inv_std if layer.gamma is None else layer.gamma.data * inv_std
-    shift = -layer.moving_mean.data.astype(np.float32) * factor
+    shift = -layer.moving_mean.data.astype(dtype) * factor
     if layer.beta is not None:
         shift = layer.beta.data + shift
     scaled = ctx.op("Mul", x, ctx.const("factor", factor.reshape(shape)))
@@ -557,7 +716,8 @@ def _up_sampling_2d(ctx: _Layer, x: str) -> str:
     if ctx.config["interpolation"] != "nearest":
         raise ctx.unsupported(f"interpolation={ctx.config['interpolation']!r} (nearest only)")
     height, width = ctx.config["size"]
-    scales = ctx.const("scales", [1.0, float(height), float(width), 1.0])
+    # Resize's scales are float32 whatever the image's type.
+    scales = ctx.const("scales", [1.0, float(height), float(width), 1.0], np.float32)
     return ctx.op("Resize", x, "", scales, mode="nearest",
                   coordinate_transformation_mode="asymmetric", nearest_mode="floor")
 
