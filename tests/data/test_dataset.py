@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import numkeras as keras
-from numkeras.backprop import Tensor
+from numkeras.backprop import Tensor, Variable, is_grad_enabled, ops
+from numkeras.backprop.tape import GradientTape
 from numkeras.data import AUTOTUNE, Dataset
 
 
@@ -269,3 +270,84 @@ def test_an_exhausted_generator_stops_training_with_a_warning():
     with pytest.warns(UserWarning, match="ran out of data at epoch 2"):
         history = model.fit(batches, epochs=3, verbose=0)
     assert len(history.history["loss"]) == 1
+
+
+# ----- user functions record no graph, and leave the caller's recording alone -----
+
+
+def _mapped(x, y):
+    """The same batches through map, filter and flat_map (each runs a user function)."""
+    return (Dataset.from_tensor_slices((x, y)).batch(8)
+            .map(lambda a, b: (a * 2.0 + 1.0, b))
+            .filter(lambda a, b: ops.sum(a) > -1e9)
+            .flat_map(lambda a, b: Dataset.from_tensors((a, b))))
+
+
+@pytest.mark.parametrize("transform", [
+    lambda ds: ds.map(lambda v: v * 2),
+    lambda ds: ds.filter(lambda v: v >= 0),
+    lambda ds: ds.flat_map(lambda v: Dataset.from_tensors(v).repeat(2)),
+], ids=["map", "filter", "flat_map"])
+def test_a_pass_left_partway_keeps_the_callers_graph_recording(transform):
+    ds = transform(Dataset.range(6).map(lambda v: v + 1))
+    for reader in (iter, lambda d: d.as_numpy_iterator()):
+        elements = reader(ds)
+        next(elements)  # the pipeline's generators are paused here, as during a fit step
+        assert is_grad_enabled()
+        next(elements)
+        assert is_grad_enabled()
+    for _ in ds:
+        assert is_grad_enabled()
+    seen = []
+    transform(Dataset.range(3).map(lambda v: seen.append(is_grad_enabled()) or v))
+    assert not any(seen)  # the user's function itself runs without recording
+
+
+def test_fit_on_a_mapped_filtered_flat_mapped_dataset_equals_fit_on_the_arrays():
+    x, y = _arrays()
+    expected = _model()
+    initial = [w.copy() for w in expected.get_weights()]
+    expected.fit(x * 2.0 + 1.0, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    model = _model()
+    model.fit(_mapped(x, y), epochs=2, verbose=0)
+    for got, want, before in zip(model.get_weights(), expected.get_weights(), initial):
+        assert not np.array_equal(got, before)
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+
+
+def test_a_gradient_tape_loop_over_a_mapped_dataset_gets_gradients():
+    x, y = _arrays(16)
+    w = Variable(np.ones((4, 1), np.float32))
+    for a, b in _mapped(x, y):
+        with GradientTape() as tape:
+            loss = ops.sum(ops.matmul(a, w))
+        grad = tape.gradient(loss, w)
+        assert grad is not None
+        np.testing.assert_allclose(grad.data, a.numpy().sum(axis=0)[:, None], rtol=1e-6)
+
+
+@pytest.mark.parametrize("source", [
+    lambda: Dataset.range(8),                          # indices shuffled (_SliceDataset)
+    lambda: Dataset.range(8).map(lambda v: v),         # elements shuffled (buffer)
+], ids=["slices", "elements"])
+def test_element_spec_does_not_change_the_seeded_order(source):
+    """TF fixes the first pass's order by the seed; looking at an element is not a pass."""
+    plain = source().shuffle(8, seed=1)
+    passes = [_numbers(plain), _numbers(plain)]
+    peeked = source().shuffle(8, seed=1)
+    assert peeked.element_spec == ((), np.dtype("int64"))
+    assert peeked.batch(3).element_spec == ((3,), np.dtype("int64"))
+    assert [_numbers(peeked), _numbers(peeked)] == passes
+
+
+def test_batch_and_padded_batch_count_the_same_way():
+    for count, size, drop in [(10, 3, False), (10, 3, True), (9, 3, True), (2, 5, True)]:
+        ds = Dataset.range(count)
+        batched, padded = ds.batch(size, drop), ds.padded_batch(size, drop_remainder=drop)
+        generic = ds.map(lambda v: v).batch(size, drop)
+        lengths = [len(_numbers(d)) for d in (batched, padded, generic)]
+        assert [d.cardinality() for d in (batched, padded, generic)] == lengths
+        assert len(set(lengths)) == 1
+    for ds in (Dataset.range(3).repeat(), Dataset.range(3).filter(lambda v: v > 0)):
+        assert ds.batch(2).cardinality() == ds.padded_batch(2).cardinality() == \
+            ds.cardinality()

@@ -21,7 +21,9 @@ accepted and do nothing (everything is in memory and runs in order).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import threading
 
 import numpy as np
 
@@ -102,16 +104,7 @@ class Dataset:
     def batch(self, batch_size, drop_remainder=False, num_parallel_calls=None,
               deterministic=None, name=None) -> "Dataset":
         """Consecutive elements stacked into batches of ``batch_size``."""
-        batch_size = _positive("batch_size", batch_size)
-        count = self._cardinality
-        if count >= 0:
-            count = count // batch_size if drop_remainder else -(-count // batch_size)
-
-        def elements():
-            for rows in _chunks(self._elements(), batch_size, drop_remainder):
-                yield _stack(rows)
-
-        return Dataset(elements, count)
+        return self._batched(batch_size, drop_remainder, _stack)
 
     def unbatch(self) -> "Dataset":
         """The rows of each element (the inverse of ``batch``)."""
@@ -130,12 +123,7 @@ class Dataset:
         from ``seed``, else from ``keras.utils.set_random_seed``; with
         ``reshuffle_each_iteration`` each pass (epoch) gets a new order."""
         buffer_size = _positive("buffer_size", buffer_size)
-        base = int(config.make_rng(seed).integers(2**63))
-        passes = itertools.count()
-
-        def rng():
-            epoch = next(passes) if reshuffle_each_iteration else 0
-            return np.random.default_rng([base, epoch])
+        rng = _pass_rngs(seed, reshuffle_each_iteration)
 
         def elements():
             return _buffer_shuffle(self._elements(), buffer_size, rng())
@@ -147,19 +135,17 @@ class Dataset:
         """``map_func`` on each element (a tuple element is passed as separate arguments),
         given and returning Tensors or arrays."""
         def elements():
-            with no_grad():
-                for element in self._elements():
-                    yield _map(_as_array, _call(map_func, element))
+            for element in self._elements():
+                yield _map(_as_array, _call(map_func, element))
 
         return Dataset(elements, self._cardinality)
 
     def filter(self, predicate, name=None) -> "Dataset":
         """Only the elements for which ``predicate`` is true."""
         def elements():
-            with no_grad():
-                for element in self._elements():
-                    if bool(np.asarray(_as_array(_call(predicate, element)))):
-                        yield element
+            for element in self._elements():
+                if bool(np.asarray(_as_array(_call(predicate, element)))):
+                    yield element
 
         return Dataset(elements, UNKNOWN_CARDINALITY)
 
@@ -204,9 +190,8 @@ class Dataset:
     def flat_map(self, map_func, name=None) -> "Dataset":
         """``map_func`` returns a Dataset per element; their elements, one after another."""
         def elements():
-            with no_grad():
-                for element in self._elements():
-                    yield from _call(map_func, element)._elements()
+            for element in self._elements():
+                yield from _call(map_func, element)._elements()
 
         return Dataset(elements, UNKNOWN_CARDINALITY)
 
@@ -226,16 +211,19 @@ class Dataset:
         """Batches of elements of different lengths, each component zero-padded (or with
         ``padding_values``) at the end of every axis to the longest in the batch (or to
         ``padded_shapes``, where given as numbers)."""
+        return self._batched(batch_size, drop_remainder,
+                             lambda rows: _padded_stack(rows, padded_shapes, padding_values))
+
+    def _batched(self, batch_size, drop_remainder, stack) -> "Dataset":
+        """Consecutive elements in lists of ``batch_size``, each made one element by
+        ``stack`` (``batch`` and ``padded_batch``)."""
         batch_size = _positive("batch_size", batch_size)
-        count = self._cardinality
-        if count >= 0:
-            count = count // batch_size if drop_remainder else -(-count // batch_size)
 
         def elements():
             for rows in _chunks(self._elements(), batch_size, drop_remainder):
-                yield _padded_stack(rows, padded_shapes, padding_values)
+                yield stack(rows)
 
-        return Dataset(elements, count)
+        return Dataset(elements, _batch_count(self._cardinality, batch_size, drop_remainder))
 
     def reduce(self, initial_state, reduce_func):
         """Fold the elements: ``state = reduce_func(state, element)`` (as Tensors)."""
@@ -292,7 +280,8 @@ class Dataset:
     @property
     def element_spec(self):
         """The shapes and dtypes of one element (as ``(shape, dtype)`` pairs)."""
-        first = next(iter(self._elements()), None)
+        with _peeking():
+            first = next(iter(self._elements()), None)
         return None if first is None else _map(lambda a: (a.shape, a.dtype), first)
 
 
@@ -317,12 +306,10 @@ class _SliceDataset(Dataset):
 
     def shuffle(self, buffer_size, seed=None, reshuffle_each_iteration=True, name=None):
         buffer_size = _positive("buffer_size", buffer_size)
-        base = int(config.make_rng(seed).integers(2**63))
-        passes = itertools.count()
+        pass_rng = _pass_rngs(seed, reshuffle_each_iteration)
 
         def plan():
-            epoch = next(passes) if reshuffle_each_iteration else 0
-            rng = np.random.default_rng([base, epoch])
+            rng = pass_rng()
             indices = self._indices()
             if buffer_size >= len(indices):
                 return indices[rng.permutation(len(indices))]
@@ -344,8 +331,6 @@ class _SliceDataset(Dataset):
     def batch(self, batch_size, drop_remainder=False, num_parallel_calls=None,
               deterministic=None, name=None):
         batch_size = _positive("batch_size", batch_size)
-        n = self._cardinality
-        count = n // batch_size if drop_remainder else -(-n // batch_size)
 
         def elements():
             indices = self._indices()
@@ -354,7 +339,7 @@ class _SliceDataset(Dataset):
                 rows = indices[start:start + batch_size]
                 yield _map(lambda a: a[rows], self._arrays)
 
-        return Dataset(elements, count)
+        return Dataset(elements, _batch_count(self._cardinality, batch_size, drop_remainder))
 
 
 # ----- helpers -----
@@ -378,10 +363,22 @@ def _positive(name: str, value) -> int:
 
 
 def _call(function, element):
+    """A user's function on one element, recording no graph (as tf.data's traced functions).
+
+    ``no_grad`` is entered here, around the call only, never around a generator's ``yield``:
+    a ``with`` block in a generator stays in force while the generator is paused, which is
+    when the caller's training step runs (it would record nothing and train nothing)."""
     tensors = _map(Tensor, element)
-    if isinstance(tensors, tuple):
-        return function(*tensors)
-    return function(tensors)
+    with no_grad():
+        if isinstance(tensors, tuple):
+            return function(*tensors)
+        return function(tensors)
+
+
+def _batch_count(cardinality: int, batch_size: int, drop_remainder: bool) -> int:
+    if cardinality < 0:  # infinite or unknown stays so
+        return cardinality
+    return cardinality // batch_size if drop_remainder else -(-cardinality // batch_size)
 
 
 def _chunks(iterator, size, drop_remainder):
@@ -423,6 +420,41 @@ def _padded_stack(rows, shapes, values):
 def _part(structure, key):
     return None if structure is None or not isinstance(structure, (dict, tuple)) \
         else structure[key]
+
+
+class _Peek(threading.local):
+    active = False  # set while element_spec looks at a first element
+
+
+_peek = _Peek()
+
+
+@contextlib.contextmanager
+def _peeking():
+    """Look at elements without starting a pass: a shuffle keeps its pass count, so the
+    first epoch's order stays the one its seed gives (as in TF), element_spec read or not."""
+    previous, _peek.active = _peek.active, True
+    try:
+        yield
+    finally:
+        _peek.active = previous
+
+
+def _pass_rngs(seed, reshuffle_each_iteration):
+    """A function giving the random generator of each new pass of a shuffle: pass ``k``
+    draws from ``(base, k)``, ``base`` fixed by ``seed`` (or the global seed); without
+    ``reshuffle_each_iteration`` every pass is pass 0. A peek reads the next pass's
+    generator without counting it."""
+    base = int(config.make_rng(seed).integers(2**63))
+    passes = [0]
+
+    def rng():
+        epoch = passes[0] if reshuffle_each_iteration else 0
+        if not _peek.active:
+            passes[0] += 1
+        return np.random.default_rng([base, epoch])
+
+    return rng
 
 
 def _buffer_shuffle(iterator, buffer_size, rng):
