@@ -8,6 +8,7 @@ import numkeras as keras
 from numkeras.backprop import Tensor, Variable, check_grads, ops
 from numkeras.backprop import image_ops, math_ops
 from numkeras.backprop.tape import DIFFERENTIABLE_VJPS, GradientTape, scatter
+from numkeras.backprop.tensor import topological_order
 
 
 def _var(values, name="x"):
@@ -342,3 +343,43 @@ def test_what_the_tape_watches_follows_tensorflow():
     assert float(tape.gradient(z, w).data[0]) == 18.0  # only through `inside`: 6 * 3
     assert float(tape.gradient(z, inside).data[0]) == 6.0  # an intermediate of the tape
     assert getattr(before, "inputs", None) is None  # fit-style nodes keep no arguments
+
+
+def test_watch_before_the_block_leaves_no_constant_switched_on():
+    """A constant watched before ``with`` (TF refuses that; numkeras watches it from the
+    block's start) is a constant again after the block, as one watched inside it."""
+    c = Tensor(np.array([3.0]))
+    tape = GradientTape(persistent=True)
+    tape.watch(c)
+    assert not c.requires_grad  # nothing recorded outside the block: nothing switched on
+    with tape:
+        assert c.requires_grad
+        z = c * c
+    assert not c.requires_grad
+    assert float(tape.gradient(z, c).data[0]) == 6.0
+    with tape:  # entered again: still watched, and switched off again at the end
+        z = c * c * c
+    assert not c.requires_grad
+    assert float(tape.gradient(z, c).data[0]) == 27.0
+    trainable = _var([1.0])
+    tape = GradientTape()
+    tape.watch(trainable)
+    with tape:
+        y = trainable * 2.0
+    assert trainable.requires_grad  # a variable's own flag is left as it was
+    assert float(tape.gradient(y, trainable).data[0]) == 2.0
+    unused = Tensor(np.array([1.0]))
+    GradientTape().watch(unused)  # a tape never entered
+    assert not unused.requires_grad
+
+
+def test_the_tape_and_backward_share_one_graph_walk():
+    x = _var([2.0], "x")
+    with GradientTape() as tape:
+        a = x * x
+        b = a * x
+        c = a + b
+    order = topological_order([c, b])
+    assert order.index(x) < order.index(a) < order.index(b) < order.index(c)
+    assert len({id(n) for n in order}) == len(order)
+    assert float(tape.gradient([c, b], x).data[0]) == 4.0 + 2 * 12.0

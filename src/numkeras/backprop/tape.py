@@ -36,7 +36,9 @@ import numpy as np
 
 from numkeras import config
 from numkeras.backprop import blas, math_ops, ops
-from numkeras.backprop.tensor import Tensor, _mode, is_grad_enabled, no_grad, wrap_primitive
+from numkeras.backprop.tensor import (
+    Tensor, _mode, is_grad_enabled, no_grad, topological_order, wrap_primitive,
+)
 from numkeras.backprop.variable import Variable
 
 
@@ -88,6 +90,8 @@ class GradientTape:
         self._recording = True
         _open.tapes.append(self)
         _mode.taping += 1
+        for tensor in self._watched.values():  # watched before the block (or an earlier one)
+            self._make_watchable(tensor)
         # BLAS as fit holds it (one thread, large work split: backprop/blas.py), so a custom
         # loop runs at fit's speed and computes fit's bits.
         self._blas = blas.managed(config.blas_threads())
@@ -118,10 +122,13 @@ class GradientTape:
             if not np.issubdtype(item.dtype, np.floating):
                 continue  # TF watches only floating tensors; integers have no gradient
             self._watched[id(item)] = item
-            if not item.requires_grad:
-                item.requires_grad = True
-                if self._recording:
-                    self._made_watchable.append(item)
+            if self._recording:  # else __enter__ does it: no constant stays switched on
+                self._make_watchable(item)
+
+    def _make_watchable(self, tensor) -> None:
+        if not tensor.requires_grad:
+            tensor.requires_grad = True
+            self._made_watchable.append(tensor)  # switched back off at __exit__
 
     def watched_variables(self) -> tuple:
         """The variables given to ``watch`` (trainable variables are watched implicitly)."""
@@ -257,7 +264,7 @@ def gradients(targets, sources, output_gradients=None, create_graph=False) -> di
     """Gradients of the sum of ``targets`` w.r.t. ``sources``: ``{id(source): Tensor}`` for
     every connected source. Leaves' ``.grad`` is not touched. With ``create_graph`` the VJPs
     are computed with recorded ops, so the result can be differentiated again."""
-    order = _topological_order(targets)
+    order = topological_order(targets)
     source_ids = {id(s) for s in sources}
     # Only nodes on a path to a source need their VJP (skips e.g. the first layer's input),
     # and only through operations recorded under a tape, as in TensorFlow: a value computed
@@ -307,23 +314,6 @@ def _add_pending(pending: dict, node: Tensor, grad) -> None:
     # Out of place: a VJP may hand back the very array it was given.
     previous = pending.get(id(node))
     pending[id(node)] = grad if previous is None else previous + grad
-
-
-def _topological_order(roots) -> list:
-    """Every node reachable from ``roots``, each after all its parents (iterative)."""
-    order, visited = [], set()
-    stack = [(root, False) for root in reversed(roots)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
-        stack.append((node, True))
-        stack.extend((parent, False) for parent in node.parents if id(parent) not in visited)
-    return order
 
 
 # ----- differentiable VJPs: the same rules as ops.py, written with recorded ops -----

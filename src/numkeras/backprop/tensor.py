@@ -168,7 +168,7 @@ class Tensor:
                     f"backward(grad=...) got shape {grad.shape}; expected the tensor's shape "
                     f"{self.shape}."
                 )
-        order = _topological_order(self)
+        order = topological_order((self,))
         self._pending = grad
         try:
             for node in reversed(order):
@@ -300,10 +300,12 @@ def _accumulate_leaf(leaf: Tensor, g: np.ndarray) -> None:
         np.add(leaf.grad, g, out=leaf.grad, casting="unsafe")
 
 
-def _topological_order(root: Tensor) -> list[Tensor]:
-    """Nodes with every parent before its children; iterative, so deep graphs are fine."""
+def topological_order(roots) -> list[Tensor]:
+    """Every node reachable from ``roots`` (a sequence of Tensors), each after all its
+    parents; iterative, so deep graphs are fine. ``backward`` and ``GradientTape`` both
+    walk the graph with it."""
     order, visited = [], set()
-    stack = [(root, False)]
+    stack = [(root, False) for root in reversed(roots)]
     while stack:
         node, expanded = stack.pop()
         if expanded:
