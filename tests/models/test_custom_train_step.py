@@ -6,6 +6,7 @@ import pytest
 
 import numkeras as keras
 from numkeras import layers
+from numkeras.backprop import is_grad_enabled, no_grad
 from numkeras.compat import tf
 
 
@@ -299,6 +300,34 @@ def test_train_on_batch_and_errors_of_custom_steps():
     bad.compile(optimizer="sgd")
     with pytest.raises(TypeError, match="must return a dict"):
         bad.fit(x, y, verbose=0)
+
+
+def test_a_loss_with_no_recorded_graph_stops_training_instead_of_doing_nothing():
+    """The built-in step with trainable weights and a loss that recorded no graph: Keras 3's
+    optimizer stops ("No gradients provided for any variable"); so does numkeras, naming the
+    cause, where backward() would silently update nothing."""
+    x, y = _data(16)
+    inputs = keras.Input(shape=(32,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    model.compile(optimizer="sgd", loss="mse")
+    before = [w.copy() for w in model.get_weights()]
+    with no_grad(), pytest.raises(RuntimeError, match="no gradients.*OFF.*no_grad"):
+        model.fit(x, y, verbose=0)
+    assert is_grad_enabled()
+
+    class Detached(keras.Model):
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None):
+            return keras.ops.mean(keras.ops.stop_gradient(y_pred))
+
+    detached = Detached(inputs, keras.layers.Dense(1)(inputs))
+    detached.compile(optimizer="sgd")
+    for train in (lambda: detached.fit(x, y, verbose=0),
+                  lambda: detached.train_on_batch(x, y)):
+        with pytest.raises(RuntimeError, match="'detached'.*recording is on"):
+            train()
+    for got, want in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(got, want)
+    assert model.fit(x, y, verbose=0).history["loss"]  # recording on: it trains
 
 
 # --- Keras 3 guide "Training & evaluation with the built-in methods": a custom Metric ---

@@ -17,7 +17,9 @@ import numpy as np
 from numkeras import callbacks as callbacks_module
 from numkeras import config, losses, metrics as metrics_module, optimizers
 from numkeras import distribute
-from numkeras.backprop import ParameterBuffer, Tensor, no_grad, ops, structure_version
+from numkeras.backprop import (
+    ParameterBuffer, Tensor, is_grad_enabled, no_grad, ops, structure_version,
+)
 from numkeras.backprop import blas, memory
 from numkeras.layers.layer import takes_strings
 from numkeras.layers.node import check_dict_keys, flatten
@@ -160,6 +162,8 @@ class Trainer:
         buffer.zero_grad()
         y_pred = self(x, training=True)
         loss = self._loss_of(x, y, y_pred, sample_weight, training=True)
+        if not loss.requires_grad:  # backward() would do nothing: fail, not train silently
+            raise _unrecorded_loss_error(self)
         loss.backward()
         if self._distribute is not None:  # data-parallel fit: sum the processes' gradients
             self._distribute.reduce_gradients(buffer)
@@ -678,6 +682,19 @@ def _split_structures(arrays: tuple, validation_split: float):
         return tuple(out)
 
     return rebuild(train), rebuild(validation)
+
+
+def _unrecorded_loss_error(model) -> RuntimeError:
+    """Why a step with trainable weights got a loss with no recorded graph (Keras 3's
+    optimizer stops too: "No gradients provided for any variable")."""
+    recording = "on" if is_grad_enabled() else "OFF (inside a `no_grad()` block)"
+    return RuntimeError(
+        f"Training model '{model.name}' (fit, train_on_batch): the loss does not depend on "
+        f"any trainable weight "
+        f"through recorded operations, so there are no gradients and nothing would be "
+        f"trained. Graph recording is {recording}. Compute the loss from the model's "
+        f"outputs outside `no_grad()`, without `stop_gradient` or `.detach()` on the "
+        f"path, and with the layers that own the weights used in call().")
 
 
 def _accepts_training(method) -> bool:
