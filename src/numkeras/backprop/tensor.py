@@ -75,8 +75,10 @@ class Tensor:
         dtype: optional NumPy dtype for the array.
     """
 
+    # ``_keras_mask``: the time-step mask a layer attached (layers/layer.py), as Keras names it;
+    # left unset (not initialised here) so making a Tensor costs nothing more.
     __slots__ = ("data", "grad", "requires_grad", "parents", "vjp", "op", "logits", "_pending",
-                 "inputs", "__weakref__")
+                 "inputs", "_keras_mask", "__weakref__")
     # NumPy must hand mixed expressions (ndarray * Tensor) to Tensor's reflected operators
     # instead of converting the Tensor to an array and silently dropping the graph.
     __array_ufunc__ = None

@@ -127,7 +127,7 @@ def _marks_built(build):
 
 
 # Built-in layers that, as in Keras (``supports_masking = True`` there), pass a time-step mask
-# on unchanged; read once when a model maps its graph, never per call.
+# on unchanged; read once when a model maps its graph or a class is first made, never per call.
 MASK_PASSING = frozenset({
     "Activation", "ActivityRegularization", "BatchNormalization", "Dense", "Dropout", "ELU",
     "GaussianDropout", "GaussianNoise", "Identity", "LayerNormalization", "LeakyReLU", "PReLU",
@@ -139,6 +139,69 @@ def passes_mask(layer) -> bool:
     """Whether ``layer``'s outputs carry a mask (from ``compute_mask``) after a masked input."""
     return bool(getattr(layer, "supports_masking", False)) \
         or type(layer).__name__ in MASK_PASSING
+
+
+def carried_mask(value):
+    """The mask a layer attached to ``value`` (a Tensor, or a list or dict of them), or None.
+
+    >>> import numpy as np
+    >>> from numkeras.layers import Embedding
+    >>> carried_mask(Embedding(5, 2, mask_zero=True)(np.array([[3, 0]]))).tolist()
+    [[True, False]]
+    """
+    if isinstance(value, Tensor):
+        return getattr(value, "_keras_mask", None)  # an unset slot reads as None
+    if isinstance(value, (list, tuple, dict)):
+        masks = map_structure(carried_mask, value)
+        return masks if any(m is not None for m in flatten(masks)) else None
+    return None
+
+
+# Layers that only pass masks on (Dense, Dropout ...) follow masks once a layer has made one
+# in this process; until then they stay on the plain path, so a model without masks (the
+# lecture's Dense stack) pays nothing for them.
+_masks_made = False
+_waiting_passers: list = []
+
+
+def _classify_for_masks(cls) -> None:
+    """Decide once per class whether ``__call__`` follows masks: ``call`` takes ``mask=``,
+    or the class makes masks (overrides ``compute_mask`` / ``produces_mask``), or it passes
+    them on."""
+    cls._call_takes_mask = "mask" in inspect.signature(cls.call).parameters
+    makes = cls.compute_mask is not Layer.compute_mask \
+        or cls.produces_mask is not Layer.produces_mask
+    if cls._call_takes_mask or makes:
+        cls._mask_aware = True
+    elif getattr(cls, "supports_masking", False) is True or cls.__name__ in MASK_PASSING:
+        _wait_for_masks(cls)
+    else:
+        cls._mask_aware = False
+
+
+def _note_mask_passer(cls) -> None:
+    """An instance of ``cls`` set ``supports_masking = True``: the class passes masks on."""
+    if "_mask_aware" not in cls.__dict__:
+        _classify_for_masks(cls)
+    if not cls._mask_aware:
+        _wait_for_masks(cls)
+
+
+def _wait_for_masks(cls) -> None:
+    """``cls`` only passes masks on: it follows them now if a layer has made one, else from
+    when the first one is made."""
+    cls._mask_aware = _masks_made
+    if not _masks_made and cls not in _waiting_passers:
+        _waiting_passers.append(cls)
+
+
+def _masks_appear() -> None:
+    """The first mask was made: the waiting passers follow masks from now on."""
+    global _masks_made
+    _masks_made = True
+    for cls in _waiting_passers:
+        cls._mask_aware = True
+    _waiting_passers.clear()
 
 
 class Layer:
@@ -182,6 +245,8 @@ class Layer:
         self._initial_weights = kwargs.get("weights")
         self._batch_input_shape = _batch_shape_from_kwargs(kwargs)
         self._call_takes_training = "training" in inspect.signature(self.call).parameters
+        if "_mask_aware" not in type(self).__dict__:
+            _classify_for_masks(type(self))
 
     # ----- attribute tracking: sublayers assigned as attributes are part of this layer -----
     def __setattr__(self, key, value):
@@ -193,6 +258,8 @@ class Layer:
             for item in value:
                 if isinstance(item, Layer):
                     self._track(item)
+        elif key == "supports_masking" and value:  # a custom layer passing masks on
+            _note_mask_passer(type(self))
         object.__setattr__(self, key, value)
 
     def _track_variable(self, variable: Variable) -> None:
@@ -330,8 +397,14 @@ class Layer:
         """Create the weights for inputs of ``input_shape``; the base version creates none."""
         self.built = True
 
-    # ----- masks: Keras's time-step masks, followed only in models where a layer makes one -----
+    # ----- masks: Keras's time-step masks. A layer called directly attaches its outputs' mask
+    # to them (``out._keras_mask``) and the next layer reads it; a model's graph follows them
+    # from when it is made (models/functional.py) and hands them over as ``mask=``.
     supports_masking = False
+    # Set per class by ``_classify_for_masks`` on the first instance: whether ``__call__``
+    # looks at masks at all, and whether ``call`` takes ``mask=``.
+    _mask_aware = False
+    _call_takes_mask = False
 
     def compute_mask(self, inputs, previous_mask=None):
         """The mask of the outputs (booleans ``(batch, steps)``, or None) for ``inputs`` whose
@@ -379,6 +452,11 @@ class Layer:
             self.input_spec.check(self.name, x.shape)
         if self._call_losses:
             self._call_losses = []
+        # Layers that take, make or pass on masks (decided once per class) read the mask the
+        # inputs carry; every other layer pays this one test.
+        masked = self._mask_aware
+        if masked:
+            previous_mask = self._take_mask(x, kwargs)
         try:
             out = self.call(x, training=training, **kwargs) if self._call_takes_training \
                 else self.call(x, **kwargs)
@@ -392,7 +470,40 @@ class Layer:
         if self.activity_regularizer is not None and isinstance(out, Tensor):
             # Keras: the penalty per sample of the batch
             self.add_loss(self.activity_regularizer(out) * (1.0 / max(1, out.shape[0])))
+        if masked:
+            self._attach_mask(x, out, previous_mask)
         return out
+
+    def _take_mask(self, x, kwargs):
+        """The mask the outputs' mask follows from: ``mask=`` when given, else the one the
+        inputs carry, which is then passed to ``call(mask=)`` when ``call`` takes one (as
+        Keras 3 does for a layer called directly)."""
+        explicit = kwargs.get("mask")
+        if explicit is not None:
+            return explicit
+        carried = carried_mask(x)
+        if carried is not None and self._call_takes_mask:
+            kwargs["mask"] = carried
+        return carried
+
+    def _attach_mask(self, x, out, previous_mask) -> None:
+        """Give the outputs the mask ``compute_mask`` finds, when this layer makes or passes
+        masks (the same rule a model's graph follows) and ``call`` did not set one."""
+        if not (passes_mask(self) or self.produces_mask()):
+            return
+        leaves = [out] if isinstance(out, Tensor) else flatten(out)
+        if all(carried_mask(leaf) is not None for leaf in leaves):
+            return
+        mask = self.compute_mask(x, previous_mask)
+        if mask is None:
+            return
+        masks = list(mask) if isinstance(mask, (list, tuple)) else [mask]
+        for leaf, leaf_mask in zip(leaves, masks):
+            if isinstance(leaf, Tensor) and leaf_mask is not None \
+                    and carried_mask(leaf) is None:
+                leaf._keras_mask = leaf_mask
+                if not _masks_made:
+                    _masks_appear()
 
     def _symbolic_call(self, inputs, training, kwargs):
         """Record a node: build for the inputs' shapes and infer the output shapes, without
