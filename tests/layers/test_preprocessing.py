@@ -1,6 +1,9 @@
 """Preprocessing layers: values against NumPy formulas (and Keras 3 where installed), seeded
 repeatability, training vs inference, configs and .keras archives."""
 
+import json
+import pathlib
+
 import numpy as np
 import pytest
 
@@ -116,7 +119,6 @@ def test_resizing_bilinear_uses_half_pixel_centres():
 def test_random_crop_takes_one_window_per_batch_in_training(rng):
     x = rng.normal(size=(3, 6, 7, 2)).astype(np.float32)
     layer = RandomCrop(4, 3, seed=2)
-    np.testing.assert_array_equal(layer(x).data, x)  # inference: unchanged, as Keras 3.15
     y = layer(x, training=True).data
     assert y.shape == (3, 4, 3, 2)
     windows = [(t, c) for t in range(3) for c in range(5)
@@ -212,6 +214,36 @@ def test_random_crop_of_small_inputs_equals_keras(size, rng):
     theirs = real_keras.layers.RandomCrop(*size)(x, training=True)
     np.testing.assert_allclose(RandomCrop(*size)(x, training=True).data, np.asarray(theirs),
                                rtol=1e-5, atol=1e-5)
+
+
+_CROP_FIXTURES = pathlib.Path(__file__).parents[1] / "fixtures" / "random_crop"
+
+
+@pytest.mark.parametrize("case", sorted(json.loads(
+    (_CROP_FIXTURES / "cases.json").read_text())["cases"]))
+def test_random_crop_at_inference_is_keras_s_documented_smart_resize(case):
+    # Reference: Keras 3.15.1's smart_resize, which tf.keras 2.21's RandomCrop matches at
+    # inference (make_fixtures.py); Keras 3.15.1's layer itself returns its input there.
+    stored = np.load(_CROP_FIXTURES / "cases.npz")
+    size = json.loads((_CROP_FIXTURES / "cases.json").read_text())["cases"][case]["size"]
+    x, expected = stored[f"{case}/x"], stored[f"{case}/y"]
+    layer = RandomCrop(*size)
+    out = layer(x).data
+    assert out.shape == expected.shape == layer.compute_output_shape(x.shape)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-4)  # pixels in [0, 255]
+    np.testing.assert_array_equal(layer(x, training=False).data, out)
+
+
+def test_random_crop_model_predicts_its_declared_shape(rng):
+    model = keras.Sequential([keras.Input((8, 8, 3)), RandomCrop(4, 6, seed=0), Flatten(),
+                              Dense(2)])
+    assert model.output_shape == (None, 2)
+    x = rng.uniform(size=(5, 8, 8, 3)).astype(np.float32)
+    assert model.predict(x, verbose=0).shape == (5, 2)
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, np.zeros((5, 2), np.float32), epochs=1, verbose=0)  # random windows
+    centred = model.layers[0](x).data  # the 8x8 images' centred 5x8 window, resized
+    np.testing.assert_allclose(centred, Resizing(4, 6, crop_to_aspect_ratio=True)(x).data)
 
 
 # ----- affine augmentations -----

@@ -286,3 +286,30 @@ def test_float64_convolution_is_refused_naming_the_layer(tmp_path, float64):
     model = keras.Sequential([keras.Input((5, 5, 1)), keras.layers.Conv2D(2, 3, name="conv")])
     with pytest.raises(ExportError, match=r"'conv' \(Conv2D\).*float64.*Conv\b"):
         model.export(tmp_path / "m.onnx", format="onnx")
+
+
+@pytest.mark.parametrize("shape, size", [((8, 8, 3), (4, 6)), ((3, 5, 1), (4, 6)),
+                                         ((10, 4, 2), (4, 6)), ((7, 9, 1), (3, 3)),
+                                         ((4, 6, 2), (4, 6)), ((6, 6, 1), (6, 3))])
+def test_random_crop_exports_its_inference_crop_and_resize(tmp_path, shape, size):
+    model = keras.Sequential([keras.Input(shape), keras.layers.RandomCrop(*size, name="crop")])
+    x = np.random.default_rng(0).uniform(0, 255, (3,) + shape).astype(np.float32)
+    assert_matches(model, tmp_path, x, atol=1e-4)  # pixels in [0, 255]
+
+
+def test_random_crop_needs_a_known_image_size(tmp_path):
+    model = keras.Sequential([keras.Input((None, None, 3)),
+                              keras.layers.RandomCrop(2, 2, name="crop")])
+    with pytest.raises(ExportError, match=r"'crop' \(RandomCrop\).*fixed image height"):
+        model.export(tmp_path / "m.onnx", format="onnx")
+
+
+def test_float64_random_crop_that_resizes_is_refused(tmp_path, float64):
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.RandomCrop(4, 6, name="crop")])
+    with pytest.raises(ExportError, match=r"'crop' \(RandomCrop\).*float64.*Resize"):
+        model.export(tmp_path / "m.onnx", format="onnx")
+    # The centred 8x6 window of an 8x12 image is already the target: a Slice, no Resize.
+    exact = keras.Sequential([keras.Input((8, 12, 1)), keras.layers.RandomCrop(8, 6)])
+    x = np.random.default_rng(0).normal(size=(2, 8, 12, 1))
+    outputs, _ = export_and_run(exact, tmp_path, x)  # a plain centred slice runs in float64
+    np.testing.assert_allclose(outputs[0], exact.predict(x, verbose=0), atol=1e-10)

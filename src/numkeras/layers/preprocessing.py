@@ -312,6 +312,17 @@ def _aspect_crop_box(in_h: int, in_w: int, height: int, width: int):
     return int(float(in_h - crop_h) / 2), int(float(in_w - crop_w) / 2), crop_h, crop_w
 
 
+def _smart_resize(images: np.ndarray, height: int, width: int,
+                  interpolation: str = "bilinear") -> np.ndarray:
+    """Keras's ``smart_resize`` of a (B, H, W, C) batch: the largest centred window of the
+    target aspect ratio, resized to ``height x width`` (untouched when already that size)."""
+    top, left, h, w = _aspect_crop_box(images.shape[1], images.shape[2], height, width)
+    window = images[:, top:top + h, left:left + w]
+    if window.shape[1:3] == (height, width):
+        return window
+    return resize_images(window, height, width, interpolation)
+
+
 class Resizing(Layer):
     """Resize images to ``height x width`` (channels_last), bilinear without antialias or
     nearest; ``crop_to_aspect_ratio=True`` first takes the largest centred crop of the target
@@ -339,11 +350,10 @@ class Resizing(Layer):
         x = _array(inputs)
         images = _batched(x, self.name)
         if self.crop_to_aspect_ratio:
-            top, left, h, w = _aspect_crop_box(images.shape[1], images.shape[2],
-                                               self.height, self.width)
-            images = images[:, top:top + h, left:left + w]
-        return _like_input(resize_images(images, self.height, self.width,
-                                         self.interpolation), x)
+            out = _smart_resize(images, self.height, self.width, self.interpolation)
+        else:
+            out = resize_images(images, self.height, self.width, self.interpolation)
+        return _like_input(out, x)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-3]) + (self.height, self.width, input_shape[-1])
@@ -358,10 +368,20 @@ class Resizing(Layer):
 
 
 class RandomCrop(Layer):
-    """In training, one random ``height x width`` window per batch (as Keras 3). If the input
-    is not larger than the target, Keras's centred aspect-ratio window is taken and resized
-    (bilinear) to ``height x width``. At inference the inputs pass through unchanged, as in
-    Keras 3.15."""
+    """In training, one random ``height x width`` window per batch (as Keras 3); if the input
+    is not larger than the target, Keras 3's window at the centred aspect-ratio box's corner,
+    resized (bilinear) to ``height x width``.
+
+    At inference, as Keras documents it (and tf.keras computes it): the largest centred window
+    of the target aspect ratio, resized to ``height x width`` (Keras's ``smart_resize``), so
+    the output always has the declared shape ``(..., height, width, channels)``. Keras 3.15's
+    layer returns its input unchanged there instead (keras-team/keras#21868), so a model
+    built for the cropped shape fails at predict; numkeras does not copy that bug.
+
+    >>> import numpy as np
+    >>> RandomCrop(2, 4)(np.ones((1, 6, 6, 1))).shape  # inference: centred, resized
+    (1, 2, 4, 1)
+    """
 
     def __init__(self, height, width, seed=None, data_format=None, **kwargs):
         super().__init__(**kwargs)
@@ -372,10 +392,10 @@ class RandomCrop(Layer):
         self._rng = _config.make_rng(seed)
 
     def call(self, inputs, training=None):
-        if not training:
-            return inputs
         x = _array(inputs)
         images = _batched(x, self.name)
+        if not training:
+            return _like_input(_smart_resize(images, self.height, self.width), x)
         in_h, in_w = images.shape[1], images.shape[2]
         if in_h > self.height and in_w > self.width:
             top = int(self._rng.integers(0, in_h - self.height + 1))

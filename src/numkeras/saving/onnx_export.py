@@ -3,7 +3,8 @@
 ``model.export("model.onnx", format="onnx")`` (Keras 3's spelling) walks the model's graph of
 layers once, node by node, and writes each layer as a few ONNX operators with its weights as
 initializers. The batch axis is dynamic (``batch``). Layers that run only in training
-(Dropout, the random augmentation layers) become ``Identity``. The ``onnx`` package builds and
+(Dropout, the random augmentation layers) become ``Identity``; RandomCrop becomes its
+inference-time centred crop and resize. The ``onnx`` package builds and
 checks the file; it is an optional extra (``pip install numkeras[onnx]``).
 
 >>> import numpy as np, os, tempfile
@@ -302,7 +303,7 @@ class _Layer:
         compose = _FLOAT64_FORMS.get(op)
         if compose is None:
             raise self.unsupported(
-                f"float64 weights: onnxruntime has no float64 kernel for its ONNX operator "
+                f"float64 values: onnxruntime has no float64 kernel for its ONNX operator "
                 f"{op}, so the file would not run. Export a float32 copy of the model "
                 f"(build it after keras.config.set_floatx('float32') and set_weights)")
         return compose(self, *inputs, **attributes)
@@ -711,6 +712,31 @@ def _center_crop(ctx: _Layer, x: str) -> str:
                   ctx.ints("ends", [top + target_h, left + target_w]), ctx.ints("axes", [-3, -2]))
 
 
+def _random_crop(ctx: _Layer, x: str) -> str:
+    """RandomCrop at inference: the largest centred window of the target aspect ratio
+    (a Slice), bilinear-resized to height x width (a Resize with half-pixel centres, as
+    numkeras's resize)."""
+    from numkeras.layers.preprocessing import _aspect_crop_box
+
+    height, width = ctx.input_shape[1:3] if len(ctx.input_shape) == 4 else (None, None)
+    if height is None or width is None:
+        raise ctx.unsupported(f"input shape {ctx.input_shape} (give Input a fixed image "
+                              f"height and width: the crop window depends on them)")
+    target_h, target_w = int(ctx.config["height"]), int(ctx.config["width"])
+    top, left, crop_h, crop_w = _aspect_crop_box(height, width, target_h, target_w)
+    if (crop_h, crop_w) != (height, width):
+        x = ctx.op("Slice", x, ctx.ints("starts", [top, left]),
+                   ctx.ints("ends", [top + crop_h, left + crop_w]), ctx.ints("axes", [1, 2]))
+    if (crop_h, crop_w) == (target_h, target_w):
+        return x
+    shape = ctx.op("Shape", x)  # (batch, h, w, channels) -> (batch, target_h, target_w, ...)
+    sizes = ctx.op("Concat", ctx.op("Slice", shape, ctx.ints("zero", [0]), ctx.ints("one", [1])),
+                   ctx.ints("size", [target_h, target_w]),
+                   ctx.op("Slice", shape, ctx.ints("three", [3]), ctx.ints("four", [4])), axis=0)
+    return ctx.op("Resize", x, "", "", sizes, mode="linear",
+                  coordinate_transformation_mode="half_pixel")
+
+
 def _up_sampling_2d(ctx: _Layer, x: str) -> str:
     _channels_last_only(ctx)
     if ctx.config["interpolation"] != "nearest":
@@ -785,5 +811,6 @@ _CONVERTERS = {
     "Dropout": _identity, "SpatialDropout2D": _identity, "Identity": _identity,
     "RandomFlip": _identity, "RandomRotation": _identity, "RandomZoom": _identity,
     "RandomTranslation": _identity, "RandomContrast": _identity,
-    "RandomBrightness": _identity, "RandomCrop": _identity,
+    "RandomBrightness": _identity,
+    "RandomCrop": _random_crop,  # at inference: a centred window, resized
 }
