@@ -1,6 +1,7 @@
 """Masks from Embedding(mask_zero=True) and Masking through RNNs, wrappers, Dropout, Dense and
-GlobalAveragePooling1D in a model, against Keras 3 (fixtures from
-tests/fixtures/recurrent/make_fixtures.py); and models without masks keep the plain path."""
+GlobalAveragePooling1D in a model and when the layers are called directly (a subclassed Model's
+``call``), against Keras 3 (fixtures from tests/fixtures/recurrent/make_fixtures.py); and models
+without masks keep the plain path."""
 
 import pathlib
 import sys
@@ -288,3 +289,9 @@ def test_layers_that_only_pass_masks_stay_on_the_plain_path_until_a_mask_exists(
     np.testing.assert_array_equal(carried_mask(passing(embedded)), [[True, False]])
     assert carried_mask(plain(embedded)) is None
     monkeypatch.setattr(Passing, "_mask_aware", True)  # undone with the module's state
+
+
+def test_time_distributed_refuses_a_mask_of_other_steps():
+    layer = keras.layers.TimeDistributed(keras.layers.LSTM(2))
+    with pytest.raises(ValueError, match=r"TimeDistributed.*\(2, 5\).*\(batch, timesteps\)"):
+        layer(np.ones((2, 3, 4, 1), "float32"), mask=np.ones((2, 5), bool))

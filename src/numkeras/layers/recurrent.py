@@ -958,8 +958,24 @@ class TimeDistributed(Layer):
         shape = inputs.shape
         self._child_shape(shape)
         flat = ops.reshape(inputs, shape=(shape[0] * shape[1],) + tuple(shape[2:]))
-        out = self.layer(flat, training=training)
+        out = self.layer(flat, training=training, **self._child_mask(mask, shape))
         return ops.reshape(out, shape=(shape[0], shape[1]) + tuple(out.shape[1:]))
+
+    def _child_mask(self, mask, shape) -> dict:
+        """``mask=`` for the wrapped layer: each step's slice of a mask with axes beyond
+        (batch, time), e.g. Masking's before ``TimeDistributed(LSTM)``, as Keras 3 hands it
+        to a layer whose ``call`` takes a mask; nothing otherwise."""
+        if mask is None:
+            return {}
+        mask = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
+        if mask.ndim < 2 or mask.shape[:2] != tuple(shape[:2]):
+            raise ValueError(
+                f"The `mask` passed to the `TimeDistributed` layer '{self.name}' has shape "
+                f"{mask.shape}, incompatible with inputs of shape {tuple(shape)}: its first "
+                f"two axes must be (batch, timesteps) = {tuple(shape[:2])}.")
+        if mask.ndim == 2 or not self.layer._call_takes_mask:
+            return {}
+        return {"mask": mask.reshape((shape[0] * shape[1],) + mask.shape[2:])}
 
     def get_config(self):
         from numkeras.layers import serialize
