@@ -6,7 +6,8 @@ when ``reshuffle_each_iteration``). Datasets cut from arrays by ``from_tensor_sl
 batch with one fancy index per array instead of stacking samples one by one.
 
 Iteration yields numkeras Tensors (as TF yields tf.Tensors: ``.numpy()``, ``.shape`` and the
-operators work); ``as_numpy_iterator`` yields NumPy arrays. ``map`` functions receive Tensors.
+operators work); ``as_numpy_iterator`` yields NumPy arrays. ``map`` functions receive Tensors
+and, like tf.data's traced functions, record no graph (the caller's loop still does).
 ``prefetch``, ``cache``, ``with_options`` and ``num_parallel_calls``/``deterministic`` are
 accepted and do nothing (everything is in memory and runs in order).
 
