@@ -116,7 +116,9 @@ CASES = {
     "log_softmax": [(lambda x: ops.log_softmax(x), [normal(3, 4)]),
                     (lambda x: ops.log_softmax(x, axis=0), [normal(3, 4)])],
     "logsumexp": [(lambda x: ops.logsumexp(x), [normal(3, 4)]),
-                  (lambda x: ops.logsumexp(x, axis=0, keepdims=True), [normal(3, 4)])],
+                  (lambda x: ops.logsumexp(x, axis=0, keepdims=True), [normal(3, 4)]),
+                  (lambda x: ops.logsumexp(x, axis=None), [normal(3, 4)]),
+                  (lambda x: ops.logsumexp(x, axis=(0, 1), keepdims=True), [normal(3, 4)])],
     "sparse_softmax_cross_entropy": [
         (lambda x: ops.sparse_softmax_cross_entropy(x, LABELS), [normal(4, 3)]),
         (lambda x: ops.sparse_softmax_cross_entropy(x, LABELS.reshape(2, 2)), [normal(2, 2, 3)]),

@@ -480,8 +480,7 @@ def logsumexp(x, *, axis=-1, keepdims=False):
     out = np.log(_reduce(np.add, np.exp(x - peak), axis)) + peak
 
     def vjp(g):
-        g = g if keepdims else np.expand_dims(g, axis)
-        return (g * np.exp(x - out),)
+        return (_expand_reduced(g, x.shape, axis, keepdims) * np.exp(x - out),)
 
     return (out if keepdims else np.squeeze(out, axis=axis)), vjp
 

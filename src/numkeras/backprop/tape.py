@@ -684,9 +684,8 @@ def _log_softmax(g, out, x, *, axis=-1):
 
 @_rule("logsumexp")
 def _logsumexp(g, out, x, *, axis=-1, keepdims=False):
-    if not keepdims:
-        g = ops.reshape(g, shape=tuple(np.expand_dims(g.data, axis).shape))
-        out = ops.reshape(out, shape=g.shape)
+    shape = _data(x).shape
+    g, out = _expand(g, shape, axis, keepdims), _expand(out, shape, axis, keepdims)
     return (g * ops.exp(x - out),)
 
 
