@@ -318,3 +318,53 @@ def test_the_listed_other_whitespace_is_every_non_ascii_space_of_str_isspace():
               if chr(c).isspace() and chr(c) not in " \t\n\r\v\f"]
     assert all(text._OTHER_SPACE.fullmatch(c) for c in others)
     assert not any(text._OTHER_SPACE.fullmatch(c) for c in " \t\n\r\v\fa")
+
+
+# Shapes Keras 3.15.1 (TensorFlow backend) returns for an empty rank-1 batch, an empty
+# (0, 1) batch and [["a b"], ["zz"]], after adapt(["a b c", "b c d"]) (depth 5: "", [UNK],
+# b, c, a|d); None where Keras itself fails (an empty rank-1 input with split=None in int
+# mode: Keras reads a rank-1 input as one sequence of tokens, so numkeras pads it to (4,)).
+EMPTY_BATCH_SHAPES = [
+    ({"output_sequence_length": 4}, [(0, 4), (0, 4), (2, 4)]),
+    ({"output_sequence_length": 4, "split": None}, [None, (0, 4), (2, 4)]),
+    ({"split": None}, [(0,), (0, 1), (2, 1)]),
+    ({"output_mode": "multi_hot"}, [(0, 5), (0, 5), (2, 5)]),
+    ({"output_mode": "count"}, [(0, 5), (0, 5), (2, 5)]),
+    ({"output_mode": "tf_idf"}, [(0, 5), (0, 5), (2, 5)]),
+    ({"output_mode": "multi_hot", "split": None}, [(3,), (0, 3), (2, 3)]),
+    ({"output_mode": "tf_idf", "split": None}, [(3,), (0, 3), (2, 3)]),
+    ({"output_mode": "one_hot", "split": None}, [(0, 3), (0, 3), (2, 3)]),
+    ({"output_mode": "count", "ngrams": 2}, [(0, 8), (0, 8), (2, 8)]),
+]
+
+
+@pytest.mark.parametrize("kwargs, shapes", EMPTY_BATCH_SHAPES)
+def test_empty_batches_keep_the_feature_axis_as_keras(kwargs, shapes):
+    layer = TextVectorization(**kwargs)
+    layer.adapt(["a b c", "b c d"])
+    inputs = [np.zeros((0,), str), np.zeros((0, 1), str), np.array([["a b"], ["zz"]])]
+    for x, expected in zip(inputs, shapes):
+        out = layer(x)
+        if expected is not None:
+            assert out.shape == expected, (kwargs, x.shape)
+            assert layer.compute_output_shape(x.shape) == expected, (kwargs, x.shape)
+
+
+def test_split_none_rank1_input_is_one_sequence_cut_or_padded_as_keras():
+    layer = TextVectorization(output_sequence_length=4, split=None)
+    layer.adapt(["a", "b", "c", "a"])
+    # Keras 3.15.1 (TensorFlow): [2, 4, 1, 0] and [2, 4, 1, 3].
+    assert layer(np.array(["a", "b", "zz"])).numpy().tolist() == [2, 4, 1, 0]
+    assert layer(np.array(["a", "b", "zz", "c", "a", "b"])).numpy().tolist() == [2, 4, 1, 3]
+    assert layer(np.zeros((0,), str)).numpy().tolist() == [0, 0, 0, 0]  # an empty sequence
+
+
+@pytest.mark.parametrize("kwargs", [{"output_sequence_length": 4, "split": None},
+                                    {"output_mode": "count", "split": None}])
+def test_a_model_predicts_an_empty_batch(kwargs):
+    layer = TextVectorization(**kwargs)
+    layer.adapt(["a", "b", "c"])
+    model = keras.Sequential([keras.Input((1,), dtype="string"), layer])
+    out = model.predict(np.zeros((0, 1), object), verbose=0)
+    assert out.shape == (0, 4)  # depth 4 for count: [UNK], a, b, c
+    assert model.output_shape == (None, 4)

@@ -842,7 +842,9 @@ class TextVectorization(Layer):
         texts = to_strings(inputs, f"TextVectorization '{self.name}'", self._encoding)
         texts = self._standardized(texts)
         if self._split is None:
-            rows = texts.reshape(1, -1) if texts.ndim < 2 else texts.reshape(len(texts), -1)
+            # Explicit sizes: reshape(0, -1) cannot infer -1 for an empty batch.
+            rows = texts.reshape(1, texts.size) if texts.ndim < 2 else \
+                texts.reshape(texts.shape[0], int(np.prod(texts.shape[1:])))
             flat, lengths, dense = rows.ravel(), np.full(len(rows), rows.shape[1]), texts.shape
         else:
             if texts.ndim > 1:
@@ -918,7 +920,7 @@ class TextVectorization(Layer):
                 return (input_shape[0], length)
             return (input_shape[0], self._lookup_layer._frozen_depth())
         if self._output_mode == "int":
-            if len(input_shape) < 2 or length is None:
+            if not input_shape or length is None:
                 return input_shape
             return input_shape[:-1] + (length,)
         return self._lookup_layer.compute_output_shape(input_shape)
@@ -983,8 +985,9 @@ def _sorted_counts(values: np.ndarray):
 
 
 def _fit_last_axis(ids: np.ndarray, length: int | None) -> np.ndarray:
-    """Cut or zero-pad the last axis of a (batch, tokens) array to ``length``."""
-    if length is None or ids.ndim < 2:
+    """Cut or zero-pad the last axis of a (batch, tokens) array, or of one (tokens,)
+    sequence (a rank-1 input, as Keras reads it), to ``length``."""
+    if length is None or ids.ndim < 1:
         return ids
     ids = ids[..., :length]
     return np.pad(ids, [(0, 0)] * (ids.ndim - 1) + [(0, length - ids.shape[-1])])
