@@ -134,3 +134,23 @@ def test_missing_pillow_says_what_to_install(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_pil)
     with pytest.raises(ImportError, match="pip install pillow"):
         utils.load_img("anything.png")
+
+
+def test_element_spec_does_not_change_the_seeded_shuffle(tmp_path):
+    """Looking at the first batch (element_spec) is not a pass: the seed alone fixes the
+    order of every epoch, as for numkeras.data's shuffle."""
+    from PIL import Image
+
+    for name in "ab":
+        (tmp_path / name).mkdir()
+        for i in range(4):
+            Image.fromarray(np.full((4, 4), 10 * i, np.uint8)).save(tmp_path / name / f"{i}.png")
+
+    def epochs(peek):
+        data = utils.image_dataset_from_directory(
+            tmp_path, image_size=(4, 4), batch_size=8, seed=1, color_mode="grayscale")
+        if peek:
+            data.element_spec
+        return [next(iter(data))[1].tolist() for _ in range(2)]
+
+    assert epochs(peek=False) == epochs(peek=True)

@@ -5,6 +5,7 @@ an image is read or written (``pip install pillow``, or numkeras's ``test`` extr
 from __future__ import annotations
 
 import os
+import sys
 
 import numpy as np
 
@@ -158,7 +159,9 @@ class ImageDataset:
         self.image_size = tuple(image_size)
         self.interpolation = interpolation
         self.shuffle = shuffle
-        self._rng = _config.make_rng(seed)
+        # Pass k shuffles with (base, k): a look at the first batch (element_spec) is not a
+        # pass, so the seed alone fixes every epoch's order.
+        self._shuffle_base, self._passes = int(_config.make_rng(seed).integers(2**63)), 0
 
     def __len__(self) -> int:
         if self.batch_size is None:
@@ -193,7 +196,7 @@ class ImageDataset:
     def __iter__(self):
         order = np.arange(len(self.file_paths))
         if self.shuffle:
-            order = self._rng.permutation(order)
+            order = self._pass_rng().permutation(order)
         if self.batch_size is None:  # Keras: unbatched samples
             for i in order:
                 batch = self._batch([i])
@@ -201,6 +204,13 @@ class ImageDataset:
             return
         for start in range(0, len(order), self.batch_size):
             yield self._batch(order[start:start + self.batch_size])
+
+    def _pass_rng(self) -> np.random.Generator:
+        rng = np.random.default_rng([self._shuffle_base, self._passes])
+        dataset = sys.modules.get("numkeras.data.dataset")  # (level 2: not imported here)
+        if dataset is None or not dataset._peek.active:
+            self._passes += 1
+        return rng
 
     def as_arrays(self):
         """All images (and labels) in file order: ``(x, y)``, or ``x`` with no labels."""
