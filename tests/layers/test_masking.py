@@ -295,3 +295,56 @@ def test_time_distributed_refuses_a_mask_of_other_steps():
     layer = keras.layers.TimeDistributed(keras.layers.LSTM(2))
     with pytest.raises(ValueError, match=r"TimeDistributed.*\(2, 5\).*\(batch, timesteps\)"):
         layer(np.ones((2, 3, 4, 1), "float32"), mask=np.ones((2, 5), bool))
+
+
+def test_the_masking_guides_custom_layers_called_directly(rng):
+    """Keras's "Masking and padding" guide, its layers called directly: ``_keras_mask`` on
+    outputs, a layer with its own ``compute_mask`` supports masking by default (Keras 3),
+    ``supports_masking = True`` passes the mask on, ``call(mask=)`` receives it."""
+    ops = keras.ops
+
+    class CustomEmbedding(keras.layers.Layer):
+        def __init__(self, input_dim, output_dim, mask_zero=False, **kwargs):
+            super().__init__(**kwargs)
+            self.mask_zero = mask_zero
+            self.embeddings = self.add_weight(shape=(input_dim, output_dim),
+                                              initializer="random_normal", dtype="float32")
+
+        def call(self, inputs):
+            return ops.take(self.embeddings, ops.cast(inputs, "int32"), axis=0)
+
+        def compute_mask(self, inputs, mask=None):
+            return ops.not_equal(inputs, 0) if self.mask_zero else None
+
+    class TemporalSplit(keras.layers.Layer):
+        def call(self, inputs):
+            return ops.split(inputs, 2, axis=1)
+
+        def compute_mask(self, inputs, mask=None):
+            return None if mask is None else ops.split(mask, 2, axis=1)
+
+    class MyActivation(keras.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.supports_masking = True  # "the layer is safe for mask propagation"
+
+        def call(self, inputs):
+            return ops.relu(inputs)
+
+    class TemporalSoftmax(keras.layers.Layer):
+        def call(self, inputs, mask=None):
+            keep = ops.expand_dims(ops.cast(mask, "float32"), -1)
+            exp = ops.exp(inputs) * keep
+            return exp / ops.sum(exp, axis=1, keepdims=True)
+
+    x = np.array([[3, 1, 0, 0], [2, 0, 0, 0]])
+    keep = x != 0
+    embedded = CustomEmbedding(10, 4, mask_zero=True)(x)
+    np.testing.assert_array_equal(np.asarray(embedded._keras_mask), keep)
+    first, second = TemporalSplit()(embedded)
+    np.testing.assert_array_equal(np.asarray(first._keras_mask), keep[:, :2])
+    np.testing.assert_array_equal(np.asarray(second._keras_mask), keep[:, 2:])
+    weights = TemporalSoftmax()(MyActivation()(keras.layers.Dense(1)(embedded))).data
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-6)
+    assert (weights[~keep] == 0).all() and (weights[keep] > 0).all()
+    assert carried_mask(CustomEmbedding(10, 4)(x)) is None

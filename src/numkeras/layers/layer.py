@@ -167,16 +167,24 @@ _waiting_passers: list = []
 def _classify_for_masks(cls) -> None:
     """Decide once per class whether ``__call__`` follows masks: ``call`` takes ``mask=``,
     or the class makes masks (overrides ``compute_mask`` / ``produces_mask``), or it passes
-    them on."""
+    them on. A class with its own ``compute_mask`` supports masking unless it says
+    otherwise, as in Keras 3."""
     cls._call_takes_mask = "mask" in inspect.signature(cls.call).parameters
-    makes = cls.compute_mask is not Layer.compute_mask \
-        or cls.produces_mask is not Layer.produces_mask
-    if cls._call_takes_mask or makes:
+    own_compute_mask = cls.compute_mask is not Layer.compute_mask
+    if own_compute_mask and not _sets_supports_masking(cls):
+        cls.supports_masking = True  # Keras 3's default for a layer with its own compute_mask
+    if cls._call_takes_mask or own_compute_mask or cls.produces_mask is not Layer.produces_mask:
         cls._mask_aware = True
     elif getattr(cls, "supports_masking", False) is True or cls.__name__ in MASK_PASSING:
         _wait_for_masks(cls)
     else:
         cls._mask_aware = False
+
+
+def _sets_supports_masking(cls) -> bool:
+    """Whether a class between ``cls`` and Layer says ``supports_masking`` itself."""
+    return any("supports_masking" in klass.__dict__
+               for klass in cls.__mro__[:cls.__mro__.index(Layer)])
 
 
 def _note_mask_passer(cls) -> None:
