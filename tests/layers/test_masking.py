@@ -3,7 +3,9 @@ GlobalAveragePooling1D in a model and when the layers are called directly (a sub
 ``call``), against Keras 3 (fixtures from tests/fixtures/recurrent/make_fixtures.py); and models
 without masks keep the plain path."""
 
+import os
 import pathlib
+import subprocess
 import sys
 
 import numpy as np
@@ -288,7 +290,6 @@ def test_layers_that_only_pass_masks_stay_on_the_plain_path_until_a_mask_exists(
     assert Passing._mask_aware and not Plain._mask_aware
     np.testing.assert_array_equal(carried_mask(passing(embedded)), [[True, False]])
     assert carried_mask(plain(embedded)) is None
-    monkeypatch.setattr(Passing, "_mask_aware", True)  # undone with the module's state
 
 
 def test_time_distributed_refuses_a_mask_of_other_steps():
@@ -348,3 +349,21 @@ def test_the_masking_guides_custom_layers_called_directly(rng):
     np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-6)
     assert (weights[~keep] == 0).all() and (weights[keep] > 0).all()
     assert carried_mask(CustomEmbedding(10, 4)(x)) is None
+
+
+def test_the_lecture_model_never_follows_masks():
+    """In a process without masks, the lecture's Flatten-Dense-Dense step runs with every
+    layer on the plain path (a fresh interpreter: this one has made masks already)."""
+    script = (
+        "import numpy as np, numkeras as keras\n"
+        "L = keras.layers\n"
+        "model = keras.Sequential([L.Flatten(input_shape=(4, 4)), L.Dense(8, activation='relu'),"
+        " L.Dense(3, activation='softmax')])\n"
+        "model.compile('adam', 'sparse_categorical_crossentropy')\n"
+        "model.train_on_batch(np.ones((2, 4, 4), 'float32'), np.array([0, 1]))\n"
+        "print([type(layer)._mask_aware for layer in model.layers])\n")
+    src = pathlib.Path(keras.__file__).parents[1]
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(src)}, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["[False,", "False,", "False]"]
