@@ -100,10 +100,27 @@ def _check_dropout(layer: Layer, dropout) -> float:
     return float(dropout)
 
 
+class _SymbolicScores:
+    """For the attention layers in a functional model: masks that are symbolic tensors are
+    refused when the model is built, and ``compute_output_shape`` learns (through
+    ``_scores_requested``) whether the call asked for the attention scores too, since the
+    output shape depends on it and shapes alone cannot tell."""
+
+    _scores_requested = False
+
+    def _symbolic_call(self, inputs, training, kwargs):
+        _refuse_symbolic_masks(self, kwargs)
+        self._scores_requested = bool(kwargs.get("return_attention_scores"))
+        try:
+            return super()._symbolic_call(inputs, training, kwargs)
+        finally:
+            self._scores_requested = False
+
+
 # ----- Attention and AdditiveAttention -----
 
 
-class Attention(Layer):
+class Attention(_SymbolicScores, Layer):
     """Dot-product attention (Luong-style), Keras 3's ``Attention``.
 
     Called on ``[query, value]`` or ``[query, value, key]`` (``key`` defaults to ``value``),
@@ -145,7 +162,6 @@ class Attention(Layer):
         self.dropout = _check_dropout(self, dropout)
         self.seed = seed
         self._rng = _config.make_rng(seed)
-        self._scores_requested = False
 
     def build(self, input_shape):
         self._check_inputs(input_shape)
@@ -220,16 +236,6 @@ class Attention(Layer):
         if not previous_mask or previous_mask[0] is None:
             return None
         return _mask_array(previous_mask[0], "mask[0] (query_mask)", self)
-
-    def _symbolic_call(self, inputs, training, kwargs):
-        _refuse_symbolic_masks(self, kwargs)
-        # The output shape depends on return_attention_scores, which compute_output_shape
-        # (called with shapes only) cannot see.
-        self._scores_requested = bool(kwargs.get("return_attention_scores"))
-        try:
-            return super()._symbolic_call(inputs, training, kwargs)
-        finally:
-            self._scores_requested = False
 
     def compute_output_shape(self, input_shape):
         self._check_inputs(input_shape)
@@ -338,7 +344,7 @@ class _PositionalInputs(tuple):
     replays and saves the call as Keras does."""
 
 
-class MultiHeadAttention(Layer):
+class MultiHeadAttention(_SymbolicScores, Layer):
     """Multi-head attention (Vaswani et al., 2017), Keras 3's ``MultiHeadAttention``.
 
     ``layer(query, value, key=None)``: ``query`` ``(batch, Tq, dim_q)``, ``value``
@@ -416,7 +422,6 @@ class MultiHeadAttention(Layer):
             "bias_constraint": _constraints.get(bias_constraint, "bias_constraint")}
         # Keras hands the activity regularizer to the four projections, not to this layer.
         self._sublayer_activity_regularizer = _regularizers.get(activity_regularizer)
-        self._scores_requested = False
 
     # ----- calling: layer(query, value, key=None, ...) as in Keras -----
     def __call__(self, query, value=None, key=None, training=None, **kwargs):
@@ -437,14 +442,6 @@ class MultiHeadAttention(Layer):
     _key_dense = property(lambda self: self.key_dense)
     _value_dense = property(lambda self: self.value_dense)
     _output_dense = property(lambda self: self.output_dense)
-
-    def _symbolic_call(self, inputs, training, kwargs):
-        _refuse_symbolic_masks(self, kwargs)
-        self._scores_requested = bool(kwargs.get("return_attention_scores"))
-        try:
-            return super()._symbolic_call(inputs, training, kwargs)
-        finally:
-            self._scores_requested = False
 
     def build(self, query_shape, value_shape=None, key_shape=None):
         if value_shape is None:  # the base class passes one list of shapes

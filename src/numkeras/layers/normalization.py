@@ -12,7 +12,42 @@ from numkeras.backprop import image_ops, ops
 from numkeras.layers.layer import InputSpec, Layer
 
 
-class BatchNormalization(Layer):
+class _GammaBeta:
+    """The learned scale ``gamma`` and offset ``beta`` of the normalization layers: their
+    initializers, regularizers and constraints (Keras's arguments and config keys), and
+    their weights, ``gamma`` then ``beta`` as Keras orders them."""
+
+    def _init_gamma_beta(self, beta_initializer, gamma_initializer, beta_regularizer,
+                         gamma_regularizer, beta_constraint, gamma_constraint) -> None:
+        self.beta_initializer = _initializers.get(beta_initializer, "beta_initializer")
+        self.gamma_initializer = _initializers.get(gamma_initializer, "gamma_initializer")
+        self.beta_regularizer = _regularizers.get(beta_regularizer, "beta_regularizer")
+        self.gamma_regularizer = _regularizers.get(gamma_regularizer, "gamma_regularizer")
+        self.beta_constraint = _constraints.get(beta_constraint, "beta_constraint")
+        self.gamma_constraint = _constraints.get(gamma_constraint, "gamma_constraint")
+
+    def _add_gamma_beta(self, shape, scale: bool, center: bool) -> None:
+        """Set ``self.gamma`` / ``self.beta`` to new weights of ``shape``, or to None."""
+        self.gamma = self.beta = None
+        if scale:
+            self.gamma = self.add_weight("gamma", shape, self.gamma_initializer,
+                                         regularizer=self.gamma_regularizer,
+                                         constraint=self.gamma_constraint)
+        if center:
+            self.beta = self.add_weight("beta", shape, self.beta_initializer,
+                                        regularizer=self.beta_regularizer,
+                                        constraint=self.beta_constraint)
+
+    def _gamma_beta_config(self) -> dict:
+        return {"beta_initializer": _initializers.serialize(self.beta_initializer),
+                "gamma_initializer": _initializers.serialize(self.gamma_initializer),
+                "beta_regularizer": _regularizers.serialize(self.beta_regularizer),
+                "gamma_regularizer": _regularizers.serialize(self.gamma_regularizer),
+                "beta_constraint": _constraints.serialize(self.beta_constraint),
+                "gamma_constraint": _constraints.serialize(self.gamma_constraint)}
+
+
+class BatchNormalization(_GammaBeta, Layer):
     """Normalize each feature (channel) to zero mean and unit variance, then scale and shift.
 
     Training (``training=True``, as in ``fit``): normalize with the batch's mean and
@@ -65,16 +100,12 @@ class BatchNormalization(Layer):
         self.center = bool(center)
         self.scale = bool(scale)
         self.synchronized = bool(synchronized)
-        self.beta_initializer = _initializers.get(beta_initializer, "beta_initializer")
-        self.gamma_initializer = _initializers.get(gamma_initializer, "gamma_initializer")
+        self._init_gamma_beta(beta_initializer, gamma_initializer, beta_regularizer,
+                              gamma_regularizer, beta_constraint, gamma_constraint)
         self.moving_mean_initializer = _initializers.get(moving_mean_initializer,
                                                          "moving_mean_initializer")
         self.moving_variance_initializer = _initializers.get(moving_variance_initializer,
                                                              "moving_variance_initializer")
-        self.beta_regularizer = _regularizers.get(beta_regularizer, "beta_regularizer")
-        self.gamma_regularizer = _regularizers.get(gamma_regularizer, "gamma_regularizer")
-        self.beta_constraint = _constraints.get(beta_constraint, "beta_constraint")
-        self.gamma_constraint = _constraints.get(gamma_constraint, "gamma_constraint")
 
     def build(self, input_shape):
         rank = len(input_shape)
@@ -86,15 +117,7 @@ class BatchNormalization(Layer):
             raise ValueError(f"Axis {self.axis} of the inputs to BatchNormalization "
                              f"'{self.name}' must be known; received {tuple(input_shape)}.")
         shape = (features,)
-        self.gamma = self.beta = None
-        if self.scale:
-            self.gamma = self.add_weight("gamma", shape, self.gamma_initializer,
-                                         regularizer=self.gamma_regularizer,
-                                         constraint=self.gamma_constraint)
-        if self.center:
-            self.beta = self.add_weight("beta", shape, self.beta_initializer,
-                                        regularizer=self.beta_regularizer,
-                                        constraint=self.beta_constraint)
+        self._add_gamma_beta(shape, self.scale, self.center)
         self.moving_mean = self.add_weight("moving_mean", shape, self.moving_mean_initializer,
                                            trainable=False)
         self.moving_variance = self.add_weight("moving_variance", shape,
@@ -151,7 +174,7 @@ class BatchNormalization(Layer):
                 "synchronized": self.synchronized}
 
 
-class LayerNormalization(Layer):
+class LayerNormalization(_GammaBeta, Layer):
     """Normalize each sample over ``axis`` to zero mean and unit variance, then scale by
     ``gamma`` and shift by ``beta`` (Keras 3):
     ``(x - mean) / sqrt(var + epsilon) * gamma + beta``, mean and (biased) variance taken
@@ -191,12 +214,8 @@ class LayerNormalization(Layer):
         self.epsilon = float(epsilon)
         self.center, self.scale = bool(center), bool(scale)
         self.rms_scaling = bool(rms_scaling)
-        self.beta_initializer = _initializers.get(beta_initializer, "beta_initializer")
-        self.gamma_initializer = _initializers.get(gamma_initializer, "gamma_initializer")
-        self.beta_regularizer = _regularizers.get(beta_regularizer, "beta_regularizer")
-        self.gamma_regularizer = _regularizers.get(gamma_regularizer, "gamma_regularizer")
-        self.beta_constraint = _constraints.get(beta_constraint, "beta_constraint")
-        self.gamma_constraint = _constraints.get(gamma_constraint, "gamma_constraint")
+        self._init_gamma_beta(beta_initializer, gamma_initializer, beta_regularizer,
+                              gamma_regularizer, beta_constraint, gamma_constraint)
 
     def build(self, input_shape):
         self.compute_output_shape(input_shape)  # axes in range
@@ -207,15 +226,8 @@ class LayerNormalization(Layer):
             raise ValueError(f"LayerNormalization '{self.name}': the normalized axes "
                              f"{self.axis} of the inputs must be known; received "
                              f"input_shape={tuple(input_shape)}.")
-        self.gamma = self.beta = None
-        if self.scale or self.rms_scaling:
-            self.gamma = self.add_weight("gamma", shape, self.gamma_initializer,
-                                         regularizer=self.gamma_regularizer,
-                                         constraint=self.gamma_constraint)
-        if self.center and not self.rms_scaling:
-            self.beta = self.add_weight("beta", shape, self.beta_initializer,
-                                        regularizer=self.beta_regularizer,
-                                        constraint=self.beta_constraint)
+        self._add_gamma_beta(shape, self.scale or self.rms_scaling,
+                             self.center and not self.rms_scaling)
 
     def call(self, inputs):
         ndim = inputs.ndim
@@ -247,15 +259,10 @@ class LayerNormalization(Layer):
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon,
                 "center": self.center, "scale": self.scale, "rms_scaling": self.rms_scaling,
-                "beta_initializer": _initializers.serialize(self.beta_initializer),
-                "gamma_initializer": _initializers.serialize(self.gamma_initializer),
-                "beta_regularizer": _regularizers.serialize(self.beta_regularizer),
-                "gamma_regularizer": _regularizers.serialize(self.gamma_regularizer),
-                "beta_constraint": _constraints.serialize(self.beta_constraint),
-                "gamma_constraint": _constraints.serialize(self.gamma_constraint)}
+                **self._gamma_beta_config()}
 
 
-class GroupNormalization(Layer):
+class GroupNormalization(_GammaBeta, Layer):
     """Normalize each sample over groups of channels (Wu & He, 2018), as Keras 3's
     GroupNormalization: the ``axis`` channels are split into ``groups`` consecutive groups,
     and each group of each sample is brought to zero mean and unit (biased) variance over
@@ -300,12 +307,8 @@ class GroupNormalization(Layer):
         self.groups, self.axis = int(groups), int(axis)
         self.epsilon = float(epsilon)
         self.center, self.scale = bool(center), bool(scale)
-        self.beta_initializer = _initializers.get(beta_initializer, "beta_initializer")
-        self.gamma_initializer = _initializers.get(gamma_initializer, "gamma_initializer")
-        self.beta_regularizer = _regularizers.get(beta_regularizer, "beta_regularizer")
-        self.gamma_regularizer = _regularizers.get(gamma_regularizer, "gamma_regularizer")
-        self.beta_constraint = _constraints.get(beta_constraint, "beta_constraint")
-        self.gamma_constraint = _constraints.get(gamma_constraint, "gamma_constraint")
+        self._init_gamma_beta(beta_initializer, gamma_initializer, beta_regularizer,
+                              gamma_regularizer, beta_constraint, gamma_constraint)
 
     def build(self, input_shape):
         self.compute_output_shape(input_shape)  # axis in range
@@ -320,15 +323,7 @@ class GroupNormalization(Layer):
             raise ValueError(f"GroupNormalization '{self.name}': groups={self.groups} must "
                              f"divide the {channels} channels of axis {self.axis} (input "
                              f"shape {tuple(input_shape)}). Pick a divisor of {channels}.")
-        self.gamma = self.beta = None
-        if self.scale:
-            self.gamma = self.add_weight("gamma", (channels,), self.gamma_initializer,
-                                         regularizer=self.gamma_regularizer,
-                                         constraint=self.gamma_constraint)
-        if self.center:
-            self.beta = self.add_weight("beta", (channels,), self.beta_initializer,
-                                        regularizer=self.beta_regularizer,
-                                        constraint=self.beta_constraint)
+        self._add_gamma_beta((channels,), self.scale, self.center)
         self.input_spec = InputSpec(ndim=len(input_shape), axes={self.axis: channels})
 
     def call(self, inputs):
@@ -373,9 +368,4 @@ class GroupNormalization(Layer):
     def get_config(self):
         return {**super().get_config(), "groups": self.groups, "axis": self.axis,
                 "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
-                "beta_initializer": _initializers.serialize(self.beta_initializer),
-                "gamma_initializer": _initializers.serialize(self.gamma_initializer),
-                "beta_regularizer": _regularizers.serialize(self.beta_regularizer),
-                "gamma_regularizer": _regularizers.serialize(self.gamma_regularizer),
-                "beta_constraint": _constraints.serialize(self.beta_constraint),
-                "gamma_constraint": _constraints.serialize(self.gamma_constraint)}
+                **self._gamma_beta_config()}
