@@ -21,9 +21,10 @@ class Embedding(Layer):
         embeddings_initializer: default ``"uniform"`` (U(-0.05, 0.05)).
         embeddings_regularizer, embeddings_constraint, activity_regularizer: as Keras.
         mask_zero: treat index 0 as padding: the layer makes a mask ``inputs != 0`` that the
-            layers after it in a model follow (RNNs skip the padded steps,
-            GlobalAveragePooling1D leaves them out of the mean), as in Keras. Index 0 then
-            cannot be a real token, so ``input_dim`` should be the vocabulary size + 1.
+            layers after it follow, in a model or called directly (RNNs skip the padded
+            steps, GlobalAveragePooling1D leaves them out of the mean), as in Keras; called
+            directly, the output carries it as ``_keras_mask``. Index 0 then cannot be a real
+            token, so ``input_dim`` should be the vocabulary size + 1.
 
     Input shape ``(batch, ...)`` of whole numbers (an integer array, or floats holding whole
     numbers, as a float dataset gives); output ``(batch, ..., output_dim)``. Indices out of
@@ -33,6 +34,8 @@ class Embedding(Layer):
     >>> layer = Embedding(10, 4)
     >>> layer(np.array([[1, 2, 9]])).shape, layer.weights[0].shape
     ((1, 3, 4), (10, 4))
+    >>> Embedding(10, 4, mask_zero=True)(np.array([[5, 0]]))._keras_mask.tolist()
+    [[True, False]]
     """
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
