@@ -4,7 +4,7 @@ safely.
 The archives (https://www.cs.toronto.edu/~kriz/cifar.html) hold Python pickles: a dict of
 ``data`` (a uint8 array, one row of 3,072 bytes per image, channels first), labels (a list of
 ints) and file names. Unpickling runs code named by the file, so these are read with
-:class:`RestrictedUnpickler`, which rebuilds only plain containers and NumPy arrays and refuses
+``_safe_pickle.load``, which rebuilds only plain containers and NumPy arrays and refuses
 any other global (``os.system`` ...). The batches are read straight from the ``.tar.gz`` in one
 pass, never extracted: no member name becomes a path, so a crafted archive cannot write outside
 its directory (path traversal), and a member larger than a real batch is refused before it is
@@ -19,7 +19,6 @@ download into the cache.
 from __future__ import annotations
 
 import dataclasses
-import io
 import os
 import pathlib
 import pickle
@@ -28,7 +27,7 @@ import tarfile
 
 import numpy as np
 
-from numkeras.datasets import _loader
+from numkeras.datasets import _loader, _safe_pickle
 from numkeras.datasets import download as _download
 
 MAX_MEMBER_BYTES = 256 << 20  # the largest real batch (CIFAR-100 train) is about 155 MB
@@ -54,53 +53,11 @@ class ArchiveSpec:
     label_dtype: str = "uint8"  # Keras: uint8 for CIFAR-10, int64 (a reshaped list) for -100
 
 
-# ----- the restricted unpickler -----
-
-try:  # numpy >= 2
-    from numpy._core.multiarray import _reconstruct as _RECONSTRUCT
-except ImportError:  # numpy 1.x
-    from numpy.core.multiarray import _reconstruct as _RECONSTRUCT
-
-# The only globals a CIFAR batch names (Keras's loader allows the same), mapped to the objects
-# themselves: the unpickler never imports a module by a name the file gives.
-_ALLOWED_GLOBALS = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype,
-                    ("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,
-                    ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT}
-
-
-class RestrictedUnpickler(pickle.Unpickler):
-    """Unpickles dicts, lists, strings, bytes, numbers and NumPy arrays, and nothing else:
-    the only globals it resolves are ``numpy.ndarray``, ``numpy.dtype`` and NumPy's array
-    ``_reconstruct`` (looked up in a fixed table, never imported by name).
-
-    >>> import pickle
-    >>> RestrictedUnpickler(io.BytesIO(pickle.dumps({"a": [1, 2]}))).load()
-    {'a': [1, 2]}
-    >>> RestrictedUnpickler(io.BytesIO(b"cos\\nsystem\\n(S'echo hi'\\ntR.")).load()
-    Traceback (most recent call last):
-    ...
-    _pickle.UnpicklingError: Refusing to unpickle the global 'os.system': a CIFAR batch holds \
-only dicts, lists and NumPy arrays, so the file is damaged or malicious.
-    """
-
-    def find_class(self, module, name):
-        found = _ALLOWED_GLOBALS.get((module, name))
-        if found is None:
-            raise pickle.UnpicklingError(
-                f"Refusing to unpickle the global '{module}.{name}': a CIFAR batch holds only "
-                f"dicts, lists and NumPy arrays, so the file is damaged or malicious.")
-        return found
-
-    def persistent_load(self, pid):
-        raise pickle.UnpicklingError("Refusing a pickle with persistent ids (not a CIFAR batch).")
-
-
 def parse_batch(data: bytes, label_key: str, source: str, num_classes: int):
     """``(images (n, 32, 32, 3) uint8, labels (n,) uint8)`` from one pickled batch."""
     try:
-        batch = RestrictedUnpickler(io.BytesIO(data), encoding="bytes").load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
-            IndexError, KeyError, MemoryError) as error:
+        batch = _safe_pickle.load(data, encoding="bytes")
+    except pickle.UnpicklingError as error:
         raise CIFARFormatError(f"{source}: cannot read the pickled batch ({error}).") from None
     if not isinstance(batch, dict):
         raise CIFARFormatError(f"{source}: expected a pickled dict, found "
@@ -122,6 +79,11 @@ def parse_batch(data: bytes, label_key: str, source: str, num_classes: int):
 def _labels(labels, count: int, key: str, source: str, num_classes: int) -> np.ndarray:
     if not isinstance(labels, (list, np.ndarray)):
         raise CIFARFormatError(f"{source}: no '{key}' list of labels in the batch.")
+    if len(labels) != count:
+        raise CIFARFormatError(f"{source}: {count:,} images but {len(labels):,} '{key}'; "
+                               f"expected one label per image.")
+    if isinstance(labels, list) and not set(map(type, labels)) <= {int}:
+        raise CIFARFormatError(f"{source}: '{key}' must be a list of integers.")
     try:
         array = np.asarray(labels, dtype=np.int64)
     except (TypeError, ValueError, OverflowError):

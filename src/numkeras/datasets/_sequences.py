@@ -3,7 +3,7 @@ files, reading the ``.npz`` safely, and Keras's preprocessing of the word-index 
 
 The ``.npz`` files store ragged sequences as NumPy object arrays, which NumPy can only save as
 pickles; ``np.load(allow_pickle=True)`` would run whatever code a tampered file names. They are
-read with :class:`RestrictedUnpickler` instead: it rebuilds lists, numbers and NumPy arrays and
+read with ``_safe_pickle.load`` instead: it rebuilds lists, numbers and NumPy arrays and
 refuses every other global (as Keras 3.15's ``npz_utils`` does). Numeric members are read with
 pickling disabled, and every member's size is checked before it is read.
 
@@ -27,7 +27,7 @@ import zipfile
 
 import numpy as np
 
-from numkeras.datasets import _loader
+from numkeras.datasets import _loader, _safe_pickle
 from numkeras.datasets import download as _download
 
 BASE_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
@@ -51,42 +51,6 @@ class Remote:
 
 
 # ----- safe .npz reading -----
-
-try:  # numpy >= 2
-    from numpy._core.multiarray import _reconstruct as _RECONSTRUCT
-except ImportError:  # numpy 1.x
-    from numpy.core.multiarray import _reconstruct as _RECONSTRUCT
-
-# The globals an object array's pickle names, mapped to the objects themselves (never imported
-# by a name the file gives); lists and ints need none.
-_ALLOWED_GLOBALS = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype,
-                    ("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,
-                    ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT}
-
-
-class RestrictedUnpickler(pickle.Unpickler):
-    """Unpickles lists, numbers, strings and NumPy arrays, and refuses any other global.
-
-    >>> RestrictedUnpickler(io.BytesIO(pickle.dumps([[1, 2], [3]]))).load()
-    [[1, 2], [3]]
-    >>> RestrictedUnpickler(io.BytesIO(b"cos\\nsystem\\n(S'echo hi'\\ntR.")).load()
-    Traceback (most recent call last):
-    ...
-    _pickle.UnpicklingError: Refusing to unpickle the global 'os.system': a dataset file holds \
-only lists, numbers and NumPy arrays, so the file is damaged or malicious.
-    """
-
-    def find_class(self, module, name):
-        found = _ALLOWED_GLOBALS.get((module, name))
-        if found is None:
-            raise pickle.UnpicklingError(
-                f"Refusing to unpickle the global '{module}.{name}': a dataset file holds only "
-                f"lists, numbers and NumPy arrays, so the file is damaged or malicious.")
-        return found
-
-    def persistent_load(self, pid):
-        raise pickle.UnpicklingError("Refusing a pickle with persistent ids.")
-
 
 def load_npz(path, where: str) -> dict[str, np.ndarray]:
     """The arrays of an ``.npz`` file, object arrays unpickled with the restricted unpickler.
@@ -128,7 +92,7 @@ def _read_npy(buffer: io.BytesIO, where: str, member: str) -> np.ndarray:
     if not dtype.hasobject:
         buffer.seek(0)
         return np.lib.format.read_array(buffer, allow_pickle=False)
-    array = RestrictedUnpickler(buffer).load()
+    array = _safe_pickle.load(buffer.read())
     if not isinstance(array, np.ndarray) or array.shape != tuple(shape):
         raise DatasetFormatError(f"{where}: member {member} does not hold the {shape} array "
                                  f"its header announces.")
@@ -227,7 +191,7 @@ class Sequences:
             lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
             flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64,
                                count=int(lengths.sum()))
-        except (TypeError, ValueError, OverflowError) as error:
+        except (TypeError, ValueError, OverflowError, MemoryError) as error:
             raise DatasetFormatError(f"{where}: the sequences must be lists of integers "
                                      f"({error}).") from error
         return cls(flat, lengths)

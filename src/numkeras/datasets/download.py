@@ -60,7 +60,7 @@ def sha256_of(path: str | os.PathLike) -> str:
 
 def file_digest(path: str | os.PathLike, algorithm: str) -> str:
     """Hex digest of a file by ``algorithm`` (``"sha256"``, ``"md5"``), read in chunks."""
-    digest = hashlib.new(algorithm)
+    digest = _hasher(algorithm)
     with open(path, "rb") as file:
         for chunk in iter(lambda: file.read(_CHUNK * 16), b""):
             digest.update(chunk)
@@ -200,7 +200,7 @@ def _stream_body(response, out, url, temp, size, quiet, stream, algorithm="sha25
 
         print(f"Downloading {url}" + (f" ({total:,} bytes)" if total else ""), file=stream)
         bar = Progbar(total, unit_name="B", stream=stream, interval=0.1)
-    digest = hashlib.new(algorithm)
+    digest = _hasher(algorithm)
     received = 0
     while True:
         chunk = response.read(min(_CHUNK, limit + 1 - received))
@@ -222,3 +222,9 @@ def _stream_body(response, out, url, temp, size, quiet, stream, algorithm="sha25
     if bar is not None:
         bar.update(received, finalize=True)
     return received, digest.hexdigest(), declared
+
+
+def _hasher(algorithm: str):
+    """A hash object; MD5 (a checksum of Keras's word indices, not a security measure) is asked
+    for with ``usedforsecurity=False``, which FIPS builds of Python require."""
+    return hashlib.md5(usedforsecurity=False) if algorithm == "md5" else hashlib.new(algorithm)
