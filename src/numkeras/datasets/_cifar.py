@@ -207,7 +207,7 @@ def _find(spec: ArchiveSpec, path, *, base_url, quiet):
 
 
 def _fetch(spec: ArchiveSpec, archive: pathlib.Path, base_url, quiet, searched) -> None:
-    url = _url(spec, base_url)
+    url = _loader.download_url(spec.name, spec.base_url, base_url)
     if archive.is_file() and not quiet:
         print(f"{archive} does not match its SHA-256; downloading it again.", file=sys.stderr)
     try:
@@ -224,14 +224,3 @@ def _fetch(spec: ArchiveSpec, archive: pathlib.Path, base_url, quiet, searched) 
                   f"  - or put it in <dir>/{spec.name}/ and set NUMKERAS_DATA=<dir>",
                   "  - or connect to the network and call load_data() again"]
         raise _loader.DatasetNotFoundError("\n".join(lines), searched) from error
-
-
-def _url(spec: ArchiveSpec, base_url) -> str:
-    if base_url:
-        _download.check_url(base_url, "the base_url argument")
-        return base_url.rstrip("/") + "/"
-    mirror = os.environ.get("NUMKERAS_DATASETS_URL")
-    if mirror:
-        _download.check_url(mirror, "the NUMKERAS_DATASETS_URL setting (or unset it)")
-        return f"{mirror.rstrip('/')}/{spec.name}/"
-    return spec.base_url

@@ -145,7 +145,7 @@ def locate(spec: DatasetSpec, path=None, *, base_url: str | None = None, quiet: 
         searched.append((f"system copy {directory} (package {spec.apt_package})",
                          _missing(missing)))
 
-    url = _base_url(spec, base_url)
+    url = download_url(spec.name, spec.base_url, base_url)
     try:
         for role, problem in bad.items():
             remote = spec.files[role]
@@ -220,16 +220,17 @@ def _missing(names) -> str:
     return "no files" if len(names) == len(ROLES) else "missing " + ", ".join(names)
 
 
-def _base_url(spec: DatasetSpec, base_url: str | None) -> str:
-    """Where to download from; a malformed setting is a one-line DownloadError naming it."""
+def download_url(name: str, default: str, base_url: str | None) -> str:
+    """Where dataset ``name`` downloads from: ``base_url``, else
+    ``$NUMKERAS_DATASETS_URL/<name>/``, else ``default``; a malformed setting is a one-line DownloadError naming it."""
     if base_url:
         _download.check_url(base_url, "the base_url argument")
         return base_url.rstrip("/") + "/"
     mirror = os.environ.get("NUMKERAS_DATASETS_URL")
     if mirror:
         _download.check_url(mirror, "the NUMKERAS_DATASETS_URL setting (or unset it)")
-        return f"{mirror.rstrip('/')}/{spec.name}/"
-    return spec.base_url
+        return f"{mirror.rstrip('/')}/{name}/"
+    return default
 
 
 def _not_found_message(spec: DatasetSpec, searched, cache: pathlib.Path) -> str:

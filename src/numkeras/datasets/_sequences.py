@@ -143,7 +143,8 @@ def fetch(dataset: str, title: str, remote: Remote, path, base_url=None, quiet=F
         return cached
     searched.append((f"cache {cached.parent}", "wrong digest" if cached.is_file()
                      else f"no {given.name}"))
-    _fetch(title, remote, cached, _url(dataset, base_url), quiet, searched)
+    url = _loader.download_url(dataset, BASE_URL, base_url)
+    _fetch(title, remote, cached, url, quiet, searched)
     return cached
 
 
@@ -163,17 +164,6 @@ def _fetch(title, remote: Remote, target: pathlib.Path, url: str, quiet, searche
                   f"  - or copy it into {target.parent}/",
                   "  - or connect to the network and call the function again"]
         raise _loader.DatasetNotFoundError("\n".join(lines), searched) from error
-
-
-def _url(dataset: str, base_url) -> str:
-    if base_url:
-        _download.check_url(base_url, "the base_url argument")
-        return base_url.rstrip("/") + "/"
-    mirror = os.environ.get("NUMKERAS_DATASETS_URL")
-    if mirror:
-        _download.check_url(mirror, "the NUMKERAS_DATASETS_URL setting (or unset it)")
-        return f"{mirror.rstrip('/')}/{dataset}/"
-    return BASE_URL
 
 
 # ----- Keras's preprocessing of the sequences, vectorised -----
