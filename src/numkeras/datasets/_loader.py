@@ -222,7 +222,8 @@ def _missing(names) -> str:
 
 def download_url(name: str, default: str, base_url: str | None) -> str:
     """Where dataset ``name`` downloads from: ``base_url``, else
-    ``$NUMKERAS_DATASETS_URL/<name>/``, else ``default``. A malformed setting is a one-line DownloadError
+    ``$NUMKERAS_DATASETS_URL/<name>/``, else ``default``. A malformed setting is a
+    one-line DownloadError
     naming it."""
     if base_url:
         _download.check_url(base_url, "the base_url argument")
