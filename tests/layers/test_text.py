@@ -212,13 +212,45 @@ def test_numkeras_archive_loads_in_keras(tmp_path):
                                model.predict(np.array(texts), verbose=0), rtol=1e-6)
 
 
-def test_saving_an_adapted_tf_idf_layer_is_refused_clearly(tmp_path):
-    layer = TextVectorization(output_mode="tf_idf")
-    layer.adapt(["a b", "b"])
+def test_keras_written_tf_idf_archive_loads_with_its_idf_weights():
+    # tf_idf.keras: Keras 3 stores the IDF weights as `vars/idf_weights` (make_tf_idf_archive.py)
+    reference = json.loads((FIXTURES / "tf_idf.json").read_text(encoding="utf-8"))
+    model = keras.models.load_model(FIXTURES / "tf_idf.keras")
+    layer = model.layers[-1]
+    assert layer.get_vocabulary() == reference["vocabulary"]
+    queries = np.array([[q] for q in reference["queries"]])
+    np.testing.assert_allclose(model.predict(queries, verbose=0), reference["predictions"],
+                               rtol=1e-6)
+
+
+def test_adapted_tf_idf_layer_round_trips_through_a_keras_archive(tmp_path):
+    layer = TextVectorization(output_mode="tf_idf", max_tokens=6, pad_to_max_tokens=True)
+    layer.adapt(["a b", "b c", "b"])
     model = keras.Sequential([keras.Input(shape=(1,), dtype="string"), layer])
-    with pytest.raises(ValueError, match="tf_idf"):
-        model.save(tmp_path / "m.keras")
-    assert not (tmp_path / "m.keras").exists()
+    model.save(tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as archive:
+        weights = archive.read("model.weights.h5")
+    assert weights.count(b"idf_weights") >= 2  # the layer's and its _lookup_layer's, as Keras
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    texts = np.array([["a b b"], ["c z"]])
+    np.testing.assert_array_equal(loaded.predict(texts, verbose=0),
+                                  model.predict(texts, verbose=0))
+
+
+def test_numkeras_tf_idf_archive_loads_in_keras(tmp_path):
+    real_keras = pytest.importorskip("keras")
+    tf = pytest.importorskip("tensorflow")
+    if real_keras.backend.backend() != "tensorflow":
+        pytest.skip("Keras's text layers need the TensorFlow backend")
+    layer = TextVectorization(output_mode="tf_idf", max_tokens=8)
+    layer.adapt(["the cat sat", "the dog ran far", "a cat"])
+    inputs = keras.Input(shape=(1,), dtype="string")
+    model = keras.Model(inputs, layer(inputs))
+    model.save(tmp_path / "m.keras")
+    theirs = real_keras.models.load_model(tmp_path / "m.keras")
+    texts = [["the cat"], ["a dog ran zebra"], [""]]
+    np.testing.assert_allclose(theirs.predict(tf.constant(texts), verbose=0),
+                               model.predict(np.array(texts), verbose=0), rtol=1e-6)
 
 
 @pytest.mark.parametrize("case", REFERENCE["lookup"], ids=lambda c: c["name"])
@@ -265,10 +297,17 @@ def test_tf_keras_spelling():
     assert tf.keras.preprocessing.sequence.pad_sequences([[1]], maxlen=2).tolist() == [[0, 1]]
 
 
-def test_loading_an_adapted_tf_idf_layer_is_refused_clearly():
+def test_tf_idf_archive_without_idf_weights_is_refused_clearly(tmp_path, monkeypatch):
+    import numkeras.saving.weights as weights_module
+
     layer = TextVectorization(output_mode="tf_idf")
-    with pytest.raises(ValueError, match="loading a 'tf_idf' layer"):
-        layer.load_assets_bytes({"vocabulary.txt": b"[UNK]\na"})
+    layer.adapt(["a b", "b"])
+    model = keras.Sequential([keras.Input(shape=(1,), dtype="string"), layer])
+    with monkeypatch.context() as patch:  # write an archive without the IDF weights
+        patch.setattr(weights_module, "named_variables", lambda obj: {})
+        model.save(tmp_path / "m.keras")
+    with pytest.raises(Exception, match="idf_weights"):
+        keras.models.load_model(tmp_path / "m.keras")
 
 
 ALPHABET = list("abcAB.,!'- \t\n") + ["é", "Ü", "\xa0", "  ", "ß", "x1", "\u3000"]

@@ -503,12 +503,6 @@ class IndexLookup(Layer):
         was given to the constructor (then the config holds it)."""
         if self.input_vocabulary is not None:
             return {}
-        if self.output_mode == "tf_idf" and len(self._tokens):
-            raise ValueError(
-                f"{type(self).__name__} '{self.name}': saving a 'tf_idf' layer whose vocabulary "
-                f"was learned by adapt is not supported yet (Keras stores its IDF weights in a "
-                f"form numkeras does not write). Pass vocabulary= and idf_weights= to the "
-                f"constructor instead: get_vocabulary() and layer.idf_weights.")
         text = "\n".join(str(token) for token in self.get_vocabulary())
         return {"vocabulary.txt": text.encode("utf-8")}
 
@@ -516,12 +510,6 @@ class IndexLookup(Layer):
         """Set the vocabulary from a saved ``vocabulary.txt`` (written by Keras or numkeras)."""
         if self.input_vocabulary is not None or "vocabulary.txt" not in files:
             return
-        if self.output_mode == "tf_idf" and self.idf_weights is None:
-            raise ValueError(
-                f"{type(self).__name__} '{self.name}': loading a 'tf_idf' layer whose "
-                f"vocabulary was learned by adapt is not supported yet (its IDF weights are "
-                f"stored under a name numkeras does not read). In Keras, rebuild the layer "
-                f"with vocabulary= and idf_weights= before saving.")
         try:
             lines = files["vocabulary.txt"].decode("utf-8").splitlines()
         except UnicodeDecodeError as error:
@@ -531,7 +519,22 @@ class IndexLookup(Layer):
             lines.pop()
         tokens = lines if self._key_name == "strings" else [int(line) for line in lines]
         if tokens:
-            self.set_vocabulary(tokens)
+            # tf_idf: zeros hold the place (and length) of the IDF weights, which the weights
+            # file brings next as `vars/idf_weights` (load_named_variables).
+            idf = np.zeros(len(tokens), np.float32) if self.output_mode == "tf_idf" else None
+            self.set_vocabulary(tokens, idf)
+
+    # ----- Keras's named variable: a tf_idf layer saves `vars/idf_weights` -----
+    def save_named_variables(self) -> dict:
+        """``{"idf_weights": ...}`` for a ``tf_idf`` layer with a vocabulary, as Keras 3's
+        ``save_own_variables`` writes it; ``{}`` otherwise."""
+        if self.output_mode != "tf_idf" or self.idf_weights is None:
+            return {}
+        return {"idf_weights": self.idf_weights}
+
+    def load_named_variables(self, values: dict) -> None:
+        if "idf_weights" in values:
+            self.idf_weights = np.asarray(values["idf_weights"], np.float32)
 
     def compute_output_shape(self, input_shape):
         if self.output_mode == "int":
@@ -835,6 +838,13 @@ class TextVectorization(Layer):
 
     def load_assets_bytes(self, files: dict) -> None:
         self._lookup_layer.load_assets_bytes(files)
+
+    # Keras 3 writes the IDF weights under this layer's path as well as its lookup's.
+    def save_named_variables(self) -> dict:
+        return self._lookup_layer.save_named_variables()
+
+    def load_named_variables(self, values: dict) -> None:
+        self._lookup_layer.load_named_variables(values)
 
     # ----- tokenization -----
     def _tokens(self, inputs):

@@ -140,6 +140,14 @@ def own_variables(obj) -> list:
     return list(obj._trainable_weights) + list(obj._non_trainable_weights)
 
 
+def named_variables(obj) -> dict:
+    """State ``obj`` saves under names instead of indices, as Keras's ``save_own_variables``
+    does for some layers (a ``tf_idf`` lookup's ``vars/idf_weights``): ``{name: array}`` from
+    the object's ``save_named_variables()``, or ``{}``."""
+    save = getattr(obj, "save_named_variables", None)
+    return dict(save()) if save is not None else {}
+
+
 def _describe(variable) -> str:
     name = getattr(variable, "name", None)
     shape = tuple(np.shape(variable.data if hasattr(variable, "data") else variable))
@@ -202,6 +210,8 @@ def write_weights(model, target) -> None:
             group.attrs["name"] = str(obj.name)
             for i, variable in enumerate(own_variables(obj)):
                 group[str(i)] = np.asarray(getattr(variable, "data", variable))
+            for name, value in named_variables(obj).items():
+                group[name] = np.asarray(value)
             generator = _generator(obj)
             if generator is not None:
                 state = json.dumps(generator.bit_generator.state).encode("ascii")
@@ -311,8 +321,9 @@ class WeightsFile:
                               f"dataset.")
         return node
 
-    def vars_datasets(self, path: str) -> dict:
-        """The datasets of ``<path>/vars`` by index; an absent group gives ``{}``."""
+    def vars_datasets(self, path: str, named=()) -> dict:
+        """The datasets of ``<path>/vars`` by index (and by name for the names in ``named``);
+        an absent group gives ``{}``."""
         vars_path = _join(path, "vars")
         group = self.group(vars_path)
         if group is None:
@@ -323,13 +334,17 @@ class WeightsFile:
             if not isinstance(node, self.h5py.Dataset):
                 raise SavingError(f"{self.description}: '{_join(vars_path, name)}' should be a "
                                   f"dataset (a variable) but is a group.")
+            if name in named:
+                datasets[name] = node
+                continue
             if not name.isdigit() or (name != "0" and name.startswith("0")):
                 raise SavingError(f"{self.description}: unexpected dataset "
                                   f"'{_join(vars_path, name)}'; variables are named 0, 1, 2 ...")
             datasets[int(name)] = node
-        if sorted(datasets) != list(range(len(datasets))):
+        numbered = sorted(key for key in datasets if isinstance(key, int))
+        if numbered != list(range(len(numbered))):
             raise SavingError(f"{self.description}: the variables in '{vars_path}' are numbered "
-                              f"{sorted(datasets)}; expected 0 to {len(datasets) - 1} without "
+                              f"{numbered}; expected 0 to {len(numbered) - 1} without "
                               f"gaps. The file is incomplete.")
         return datasets
 
@@ -465,15 +480,19 @@ def load_into(model, weights: WeightsFile, skip_mismatch: bool = False,
     assignments: list[tuple[object, np.ndarray]] = []
     covered: set[str] = set()
     optimizer_entry, optimizer_values = None, None
-    generator_states = []
+    generator_states, named_loads = [], []
     for path, obj in saveables(model):
         if isinstance(obj, Optimizer):
             optimizer_entry = (path, obj)
             continue
         variables = own_variables(obj)
+        named = named_variables(obj)
         covered.update(_join(_join(path, "vars"), str(i)) for i in range(len(variables)))
+        covered.update(_join(_join(path, "vars"), name) for name in named)
         try:
             assignments += _layer_values(weights, path, obj, variables)
+            if named:
+                named_loads.append((obj, _named_values(weights, path, obj, named)))
         except UnsafeFileError:
             raise
         except SavingError as error:
@@ -510,12 +529,28 @@ def load_into(model, weights: WeightsFile, skip_mismatch: bool = False,
             # in the order training uses, so that they receive the saved values.
             optimizer.build(model.trainable_weights)
         optimizer.load_own_variables(optimizer_values)
+    for obj, values in named_loads:
+        obj.load_named_variables(values)
     for generator, state, where in generator_states:
         _set_generator_state(generator, state, where)
 
 
+def _named_values(weights: WeightsFile, path: str, obj, named: dict) -> dict:
+    """The file's values for the variables ``obj`` stores by name (Keras's idf_weights)."""
+    datasets = weights.vars_datasets(path, named)
+    missing = [name for name in named if name not in datasets]
+    if missing:
+        raise SavingError(f"{weights.description}: layer '{obj.name}' expects variable(s) "
+                          f"{missing} at '{_join(path, 'vars')}', but the file has none. The "
+                          f"file was saved from a different model (or configuration).")
+    return {name: weights.read(datasets[name], np.shape(value), "float",
+                               f"variable '{name}' of layer '{obj.name}'")
+            for name, value in named.items()}
+
+
 def _layer_values(weights: WeightsFile, path: str, obj, variables: list) -> list:
-    datasets = weights.vars_datasets(path)
+    datasets = weights.vars_datasets(path, named_variables(obj))
+    datasets = {key: value for key, value in datasets.items() if isinstance(key, int)}
     location = f"'{_join(path, 'vars')}'" if path else "'/vars'"
     if len(datasets) != len(variables):
         expected = ", ".join(_describe(v) for v in variables) or "none"
