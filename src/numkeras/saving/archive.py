@@ -25,6 +25,8 @@ import re
 import zipfile
 import zlib
 
+import numpy as np
+
 from numkeras.saving import serialization
 from numkeras.saving import weights as weights_module
 from numkeras.saving.errors import SavingError, UnsafeFileError
@@ -180,6 +182,9 @@ def max_weights_file_bytes(model) -> int:
     """A generous bound on the size of a genuine weights file for ``model``: its weights and
     up to 7 optimizer slots per weight, plus HDF5 overhead per object."""
     weight_bytes = sum(int(v.data.nbytes) for v in model.weights)
+    # Named state (a tf_idf lookup's idf_weights) is known once the assets are loaded.
+    weight_bytes += sum(int(np.asarray(value).nbytes) for _, obj in weights_module.saveables(model)
+                        for value in weights_module.named_variables(obj).values())
     objects = len(weights_module.saveables(model)) + 8 * len(model.weights) + 16
     return 8 * weight_bytes + 2 ** 20 + 2 ** 14 * objects
 
@@ -206,8 +211,8 @@ def load_archive(source, description: str, custom_objects=None, compile: bool = 
         model = serialization.build_model(config, custom_objects,
                                           max_weight_bytes=2 * declared + 2 ** 20,
                                           where=config_where)
+        load_assets(model, archive)  # first: it sizes named state (idf_weights) for the bound
         data = archive.read(WEIGHTS, max_weights_file_bytes(model))
-        load_assets(model, archive)
     if compile:
         serialization.compile_from_config(model, config.get("compile_config"), custom_objects,
                                           config_where)
